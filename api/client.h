@@ -1,0 +1,60 @@
+/*
+ * dbbackupfs — the cloud client: one object shared by every thread of the daemon.
+ *
+ * Promises:
+ * - Every listing is complete (all pages, fetched with the largest page the API allows,
+ *   the pages after the first concurrently, merged by ID) or the call fails with a
+ *   DBB_API_ERROR (see error.h).  A listing is never silently short.
+ * - At most `max_conns` HTTP requests are in flight at once, whatever the number of
+ *   calling threads; connections are reused across requests and threads.
+ * - One call (one listing, all its pages and retries) takes at most `timeout` seconds.
+ * - GETs are retried with exponential backoff and full jitter, honouring Retry-After.
+ * - No credential ever reaches a log line or an error message.
+ * Thread-safe: any number of threads may call any function at once.
+ */
+#pragma once
+
+#include <glib.h>
+
+#include "credentials.h"
+#include "model.h"
+
+G_BEGIN_DECLS
+
+typedef struct DbbClient DbbClient;
+typedef struct DbbService DbbService;
+
+typedef struct {
+    /* Base URL for every service and IAM; "{service}" (taurusdb, geminidb, ddm, iam) and
+     * "{region}" are replaced.  NULL: the public per-region hosts. */
+    const char *endpoint;
+    /* Per-service override of `endpoint` (same placeholders), keyed by service name
+     * ("taurusdb", "geminidb", "ddm", "iam"); may be NULL. */
+    GHashTable *service_endpoints;
+    double timeout;    /* seconds; one API call, retries included (default 30) */
+    unsigned max_conns; /* concurrent requests (default 8) */
+    const char *cafile; /* extra CA bundle, or NULL */
+    const DbbCredentials *credentials;
+    /* IAM region used for the project list when no endpoint is configured; NULL: global. */
+    const char *iam_region;
+} DbbClientConfig;
+
+DbbClient *dbb_client_new(const DbbClientConfig *config, GError **error);
+void dbb_client_free(DbbClient *client);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(DbbClient, dbb_client_free)
+
+/* IAM GET /v3/auth/projects; the system project MOS is left out.  Elements: DbbProject. */
+GPtrArray *dbb_client_list_projects(DbbClient *client, GError **error);
+
+/* Elements: DbbInstance. */
+GPtrArray *dbb_client_list_instances(DbbClient *client, const DbbService *service,
+                                     const DbbProject *project, GError **error);
+
+/* Backups of one instance (instance_id non-NULL; services of DBB_BACKUPS_PER_INSTANCE scope)
+ * or of the whole project (instance_id NULL; DBB_BACKUPS_PER_PROJECT scope).  Elements:
+ * DbbBackup. */
+GPtrArray *dbb_client_list_backups(DbbClient *client, const DbbService *service,
+                                   const DbbProject *project, const char *instance_id,
+                                   GError **error);
+
+G_END_DECLS

@@ -1,0 +1,67 @@
+/*
+ * dbbackupfs — HTTP for the cloud client (internal to api/).
+ *
+ * Promises:
+ * - libcurl, connections (and TLS sessions, DNS) shared by every thread through one share
+ *   handle; TLS peers always verified (system store plus the optional cafile).
+ * - At most max_conns requests in flight at once across all threads.
+ * - dbb_http_get_json() retries a GET on connection errors, timeouts, 5xx, 429, a truncated
+ *   body and a body that is not JSON, with exponential backoff and full jitter, honouring
+ *   Retry-After, and never past the request's deadline.  It succeeds only with a 2xx whose
+ *   body parses as JSON.
+ * - On failure it logs one line (service, path and query, status, error_code/error_msg from
+ *   the body — also DDM's errCode/externalMessage and IAM's error.code/error.message — and
+ *   X-Request-Id) and sets a DBB_API_ERROR with the same text; no credential ever appears.
+ * - With AK/SK credentials the request is signed (content-type;host;x-project-id;
+ *   x-sdk-date, plus x-security-token / x-domain-id when sent); with a token it carries
+ *   X-Auth-Token.
+ */
+#pragma once
+
+#include <glib.h>
+#include <json-c/json.h>
+
+#include "credentials.h"
+#include "sign.h"
+
+G_BEGIN_DECLS
+
+typedef struct DbbHttp DbbHttp;
+
+typedef struct {
+    unsigned max_conns;
+    const char *cafile; /* or NULL */
+    const DbbCredentials *credentials;
+    /* Connect timeout cap in seconds (the deadline still rules); 0: 10 s. */
+    double connect_timeout;
+} DbbHttpConfig;
+
+typedef struct {
+    const char *service;  /* for logs and errors: "taurusdb", "geminidb", "ddm", "iam" */
+    const char *base_url; /* "scheme://host[:port][/prefix]", no trailing '/' */
+    const char *path;     /* "/v3/<project_id>/instances": segments of unreserved characters */
+    const DbbQueryParam *query;
+    gsize n_query;
+    const char *project_id; /* X-Project-Id with AK/SK; NULL for IAM */
+    gboolean global;        /* IAM: send X-Domain-Id with AK/SK when one is configured */
+    gint64 deadline;        /* g_get_monotonic_time() value the call must finish by */
+} DbbHttpRequest;
+
+typedef struct {
+    long status;
+    json_object *json; /* the parsed body (owned) */
+    GBytes *body;      /* the exact body bytes (owned), NUL-terminated past its size */
+    char *request_id;  /* X-Request-Id, or NULL */
+} DbbHttpResponse;
+
+DbbHttp *dbb_http_new(const DbbHttpConfig *config, GError **error);
+void dbb_http_free(DbbHttp *http);
+
+gboolean dbb_http_get_json(DbbHttp *http, const DbbHttpRequest *request,
+                           DbbHttpResponse *response, GError **error);
+void dbb_http_response_clear(DbbHttpResponse *response);
+
+/* Number of requests sent so far (attempts, retries included); for tests and the bench. */
+guint64 dbb_http_requests_sent(DbbHttp *http);
+
+G_END_DECLS

@@ -1,0 +1,73 @@
+/*
+ * dbbackupfs — a TTL cache of complete listings, knowing nothing of FUSE or HTTP.
+ *
+ * Promises:
+ * - Within `ttl` of its fetch an entry is answered from memory, with no fetch.
+ * - A missing or expired entry is fetched by exactly one caller at a time (single-flight):
+ *   concurrent callers of the same key wait for that fetch and share its outcome (the same
+ *   value, or a copy of the same error).  Different keys fetch in parallel.
+ * - Errors are never cached: the next call after a failed fetch fetches again — except that
+ *   when a previous value exists and is younger than `max_stale`, that value is served
+ *   (info->stale set, one g_warning logged per failed refresh), and further calls within
+ *   `error_holdoff` of the failure get it too without another fetch, so a walk over a
+ *   stale tree during an outage does not wait `timeout` at every directory.
+ * - Values are reference-counted through the caller's ops: a value handed out stays valid
+ *   until the receiver unrefs it, whatever the cache does meanwhile.
+ * - Time comes from an injected clock (monotonic microseconds) so expiry is testable
+ *   without sleeping.
+ * Thread-safe.  No lock is held while a fetch runs.
+ */
+#pragma once
+
+#include <glib.h>
+
+G_BEGIN_DECLS
+
+typedef struct DbbCache DbbCache;
+
+/* Monotonic time in microseconds. */
+typedef gint64 (*DbbClockFunc)(gpointer user_data);
+
+/* Fetch the value of `key`: a new reference, or NULL with *error set. Called without any
+ * cache lock held. */
+typedef gpointer (*DbbCacheFetchFunc)(const char *key, gpointer user_data, GError **error);
+
+typedef struct {
+    gint64 ttl;           /* µs */
+    gint64 max_stale;     /* µs; 0: never serve stale */
+    gint64 error_holdoff; /* µs; 0: retry the fetch on every call after a failure */
+    DbbClockFunc clock;   /* NULL: g_get_monotonic_time() */
+    gpointer clock_data;
+    gpointer (*value_ref)(gpointer value);
+    void (*value_unref)(gpointer value);
+} DbbCacheConfig;
+
+typedef struct {
+    gint64 fetched_at; /* clock time the value was fetched */
+    gint64 expires_at; /* fetched_at + ttl; for a stale value, the time it was served */
+    gboolean stale;    /* served because a refresh failed */
+    gboolean fetched;  /* this call ran the fetch itself */
+} DbbCacheInfo;
+
+DbbCache *dbb_cache_new(const DbbCacheConfig *config);
+void dbb_cache_free(DbbCache *cache);
+
+/* A new reference to key's value (see the promises above), or NULL with *error set.
+ * info may be NULL. */
+gpointer dbb_cache_get(DbbCache *cache, const char *key, DbbCacheFetchFunc fetch,
+                       gpointer user_data, DbbCacheInfo *info, GError **error);
+
+/* A new reference to key's value if present and fresh, else NULL; never fetches. */
+gpointer dbb_cache_peek(DbbCache *cache, const char *key, DbbCacheInfo *info);
+
+/* Drop entries that can no longer be served: expired and older than max_stale.
+ * Returns how many were dropped. */
+guint dbb_cache_prune(DbbCache *cache);
+
+/* Number of entries held. */
+guint dbb_cache_size(DbbCache *cache);
+
+/* Current time of the cache's clock. */
+gint64 dbb_cache_now(DbbCache *cache);
+
+G_END_DECLS

@@ -1,0 +1,25 @@
+/*
+ * dbbackupfs — the content of a backup file (DESIGN.md "Backup files", contract).
+ *
+ * Renders one JSON value from its exact text: two-space indentation, one member or element
+ * per line, "key": value, numbers/true/false/null copied verbatim from the input, strings
+ * decoded and re-escaped (UTF-8 as is — never \u escapes for non-ASCII, never "\/"; '"',
+ * '\\' and control characters escaped as JSON requires: \b \f \n \r \t, else \u00xx in
+ * lower-case hex), empty arrays and objects as "[]" and "{}", and one trailing newline.
+ * The output is the same as Python's json.dumps(v, indent=2, ensure_ascii=False) + "\n"
+ * for any value whose numbers Python would print unchanged.
+ */
+#pragma once
+
+#include <glib.h>
+
+G_BEGIN_DECLS
+
+#define DBB_RENDER_ERROR (dbb_render_error_quark())
+GQuark dbb_render_error_quark(void);
+
+/* The rendered bytes, or NULL with *error set when text is not one valid JSON value
+ * (trailing garbage, bad escapes, unbalanced brackets, nesting deeper than 512). */
+GBytes *dbb_render_json(const char *text, gsize len, GError **error);
+
+G_END_DECLS

@@ -1,0 +1,5 @@
+/* placeholder: being written; skips until then */
+int main(void)
+{
+    return 77;
+}
