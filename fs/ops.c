@@ -1,0 +1,441 @@
+/*
+ * dbbackupfs — the FUSE low-level operations.
+ */
+#include "ops.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <sys/statvfs.h>
+
+#include "view.h"
+
+static DbbFs *fs_of(fuse_req_t req)
+{
+    return fuse_req_userdata(req);
+}
+
+/* Seconds the kernel may cache something that the daemon trusts until expires_at. */
+static double timeout_until(DbbFs *fs, gint64 expires_at)
+{
+    gint64 left = expires_at - dbb_cache_now(fs->cache);
+
+    return left > 0 ? (double)left / G_USEC_PER_SEC : 0.0;
+}
+
+static int errno_of(const GError *error)
+{
+    return error && error->code > 0 ? error->code : EIO;
+}
+
+/* The view of directory `ino`; on failure the request has been answered. */
+static DbbDirView *dir_view(fuse_req_t req, fuse_ino_t ino, DbbIdentity *dir_out,
+                            gint64 *expires_at, DbbNode **node_out)
+{
+    DbbFs *fs = fs_of(req);
+    g_autoptr(GError) error = NULL;
+    g_autoptr(DbbNode) node = dbb_node_table_get(fs->nodes, ino);
+    DbbDirView *view;
+
+    if (!node) {
+        fuse_reply_err(req, ESTALE);
+        return NULL;
+    }
+    if (node->kind == DBB_NODE_BACKUP) {
+        fuse_reply_err(req, ENOTDIR);
+        return NULL;
+    }
+    *dir_out = dbb_node_identity(node);
+    view = dbb_view_get(fs, dir_out, expires_at, &error);
+    if (!view) {
+        fuse_reply_err(req, errno_of(error));
+        return NULL;
+    }
+    *node_out = g_steal_pointer(&node);
+    return view;
+}
+
+static void fill_entry(DbbFs *fs, const DbbEntry *e, gint64 expires_at,
+                       struct fuse_entry_param *out)
+{
+    memset(out, 0, sizeof(*out));
+    out->ino = e->ino;
+    out->generation = 1;
+    out->entry_timeout = out->attr_timeout = timeout_until(fs, expires_at);
+    dbb_entry_stat(fs, e, &out->attr);
+}
+
+static void dbb_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
+{
+    DbbFs *fs = fs_of(req);
+    DbbIdentity dir, child;
+    gint64 expires_at;
+    DbbNode *node = NULL;
+    g_autoptr(DbbDirView) view = dir_view(req, parent, &dir, &expires_at, &node);
+    struct fuse_entry_param e;
+    const DbbEntry *entry;
+
+    if (!view)
+        return;
+    entry = dbb_view_find_name(view, name);
+    if (!entry) {
+        /* A definite "no such name" from a complete listing: let the kernel remember it. */
+        memset(&e, 0, sizeof(e));
+        e.entry_timeout = MIN(timeout_until(fs, expires_at),
+                              (double)fs->negative_ttl / G_USEC_PER_SEC);
+        fuse_reply_entry(req, &e);
+        goto out;
+    }
+    child = dbb_entry_identity(&dir, entry);
+    dbb_node_table_lookup(fs->nodes, &child);
+    fill_entry(fs, entry, expires_at, &e);
+    fuse_reply_entry(req, &e);
+out:
+    dbb_node_unref(node);
+}
+
+static void dbb_forget(fuse_req_t req, fuse_ino_t ino, uint64_t nlookup)
+{
+    dbb_node_table_forget(fs_of(req)->nodes, ino, nlookup);
+    fuse_reply_none(req);
+}
+
+static void dbb_forget_multi(fuse_req_t req, size_t count, struct fuse_forget_data *forgets)
+{
+    for (size_t i = 0; i < count; i++)
+        dbb_node_table_forget(fs_of(req)->nodes, forgets[i].ino, forgets[i].nlookup);
+    fuse_reply_none(req);
+}
+
+static void dbb_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+    DbbFs *fs = fs_of(req);
+    g_autoptr(DbbNode) node = NULL;
+    g_autoptr(DbbDirView) view = NULL;
+    g_autoptr(GError) error = NULL;
+    DbbIdentity id, parent;
+    gint64 expires_at;
+    const DbbEntry *entry;
+    struct stat st;
+
+    if (ino == DBB_ROOT_INO) {
+        dbb_entry_stat(fs, NULL, &st);
+        fuse_reply_attr(req, &st, (double)fs->ttl / G_USEC_PER_SEC);
+        return;
+    }
+    node = dbb_node_table_get(fs->nodes, ino);
+    if (!node) {
+        fuse_reply_err(req, ESTALE);
+        return;
+    }
+    /* Attributes live in the parent's listing, so getattr costs no call of its own. */
+    id = dbb_node_identity(node);
+    parent = dbb_identity_parent(&id);
+    view = dbb_view_get(fs, &parent, &expires_at, &error);
+    if (!view) {
+        fuse_reply_err(req, errno_of(error));
+        return;
+    }
+    entry = dbb_view_find_ino(view, ino);
+    if (!entry) {
+        fuse_reply_err(req, ENOENT); /* it vanished from a fresh listing */
+        return;
+    }
+    dbb_entry_stat(fs, entry, &st);
+    fuse_reply_attr(req, &st, timeout_until(fs, expires_at));
+}
+
+/* A directory handle: the listing as it was at opendir, so offsets never shift. */
+typedef struct {
+    DbbNode *node; /* keeps dir's strings alive */
+    DbbIdentity dir;
+    DbbDirView *view;
+    gint64 expires_at;
+} DirHandle;
+
+static void dbb_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+    DirHandle *h = g_new0(DirHandle, 1);
+
+    h->view = dir_view(req, ino, &h->dir, &h->expires_at, &h->node);
+    if (!h->view) {
+        g_free(h);
+        return;
+    }
+    fi->fh = (uint64_t)(uintptr_t)h;
+    fi->cache_readdir = 0; /* the kernel's readdir cache would outlive our TTL */
+    if (fuse_reply_open(req, fi) == -ENOENT) {
+        /* interrupted: the kernel will never release it */
+        dbb_view_unref(h->view);
+        dbb_node_unref(h->node);
+        g_free(h);
+    }
+}
+
+static void dbb_releasedir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+    DirHandle *h = (DirHandle *)(uintptr_t)fi->fh;
+
+    dbb_view_unref(h->view);
+    dbb_node_unref(h->node);
+    g_free(h);
+    fuse_reply_err(req, 0);
+}
+
+/* Adds entry k of the handle (0 ".", 1 "..", then the view's entries) to buf; returns the
+ * bytes it needs (more than `left` means it did not fit and nothing was added). */
+static size_t add_one(fuse_req_t req, DirHandle *h, off_t k, char *buf, size_t left, int plus)
+{
+    DbbFs *fs = fs_of(req);
+    struct fuse_entry_param e;
+    const DbbEntry *entry = k >= 2 ? &h->view->entries[k - 2] : NULL;
+    const char *name = entry ? entry->name : (k == 0 ? "." : "..");
+    size_t need;
+
+    if (entry) {
+        fill_entry(fs, entry, h->expires_at, &e);
+    } else {
+        memset(&e, 0, sizeof(e));
+        DbbIdentity parent = dbb_identity_parent(&h->dir);
+        e.attr.st_ino = dbb_identity_ino(k == 0 ? &h->dir : &parent);
+        e.attr.st_mode = S_IFDIR;
+    }
+    if (!plus)
+        return fuse_add_direntry(req, buf, left, name, &e.attr, k + 1);
+    need = fuse_add_direntry_plus(req, buf, left, name, &e, k + 1);
+    if (need <= left && entry) {
+        /* The kernel counts a lookup for each entry it was given (not "." or ".."). */
+        DbbIdentity child = dbb_entry_identity(&h->dir, entry);
+        dbb_node_table_lookup(fs->nodes, &child);
+    }
+    return need;
+}
+
+static void do_readdir(fuse_req_t req, size_t size, off_t off, struct fuse_file_info *fi,
+                       int plus)
+{
+    DirHandle *h = (DirHandle *)(uintptr_t)fi->fh;
+    g_autofree char *buf = g_malloc(size);
+    size_t used = 0;
+
+    for (off_t k = off; k < (off_t)h->view->n + 2; k++) {
+        size_t need = add_one(req, h, k, buf + used, size - used, plus);
+        if (need > size - used)
+            break;
+        used += need;
+    }
+    fuse_reply_buf(req, buf, used);
+}
+
+static void dbb_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+                        struct fuse_file_info *fi)
+{
+    do_readdir(req, size, off, fi, 0);
+}
+
+static void dbb_readdirplus(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+                            struct fuse_file_info *fi)
+{
+    do_readdir(req, size, off, fi, 1);
+}
+
+static void dbb_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+    DbbFs *fs = fs_of(req);
+    g_autoptr(DbbNode) node = dbb_node_table_get(fs->nodes, ino);
+    g_autoptr(DbbDirView) view = NULL;
+    g_autoptr(GError) error = NULL;
+    DbbIdentity id, parent;
+    const DbbEntry *entry;
+    gint64 expires_at;
+
+    if (!node) {
+        fuse_reply_err(req, ESTALE);
+        return;
+    }
+    if (node->kind != DBB_NODE_BACKUP) {
+        fuse_reply_err(req, EISDIR);
+        return;
+    }
+    if ((fi->flags & O_ACCMODE) != O_RDONLY || (fi->flags & O_TRUNC)) {
+        fuse_reply_err(req, EROFS);
+        return;
+    }
+    id = dbb_node_identity(node);
+    parent = dbb_identity_parent(&id);
+    view = dbb_view_get(fs, &parent, &expires_at, &error);
+    if (!view) {
+        fuse_reply_err(req, errno_of(error));
+        return;
+    }
+    entry = dbb_view_find_ino(view, ino);
+    if (!entry) {
+        fuse_reply_err(req, ENOENT);
+        return;
+    }
+    /* The open file keeps the content it opened; a refresh replaces it for later opens,
+     * and the changed size/mtime makes the kernel drop its cached pages. */
+    fi->fh = (uint64_t)(uintptr_t)g_bytes_ref(entry->content);
+    fi->keep_cache = 1;
+    if (fuse_reply_open(req, fi) == -ENOENT)
+        g_bytes_unref((GBytes *)(uintptr_t)fi->fh);
+}
+
+static void dbb_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+                     struct fuse_file_info *fi)
+{
+    GBytes *content = (GBytes *)(uintptr_t)fi->fh;
+    gsize len;
+    const char *data = g_bytes_get_data(content, &len);
+
+    if (off < 0 || (gsize)off >= len) {
+        fuse_reply_buf(req, NULL, 0);
+        return;
+    }
+    fuse_reply_buf(req, data + off, MIN(size, len - (gsize)off));
+}
+
+static void dbb_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+    g_bytes_unref((GBytes *)(uintptr_t)fi->fh);
+    fuse_reply_err(req, 0);
+}
+
+static void dbb_statfs(fuse_req_t req, fuse_ino_t ino)
+{
+    struct statvfs st = {
+        .f_bsize = 4096,
+        .f_frsize = 4096,
+        .f_files = dbb_node_table_size(fs_of(req)->nodes),
+        .f_namemax = 255,
+        .f_flag = ST_RDONLY,
+    };
+
+    fuse_reply_statfs(req, &st);
+}
+
+static void dbb_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_t size)
+{
+    fuse_reply_err(req, ENODATA);
+}
+
+static void dbb_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size)
+{
+    /* No attributes: an empty list, so getfattr -d works without complaint. */
+    if (size == 0)
+        fuse_reply_xattr(req, 0);
+    else
+        fuse_reply_buf(req, NULL, 0);
+}
+
+static void dbb_init(void *userdata, struct fuse_conn_info *conn)
+{
+    /* Always readdirplus: names and attributes in one pass, so `find` and `ls -l` over a
+     * listed directory make no further requests. */
+    if (conn->capable & FUSE_CAP_READDIRPLUS)
+        conn->want |= FUSE_CAP_READDIRPLUS;
+    conn->want &= ~FUSE_CAP_READDIRPLUS_AUTO;
+    if (conn->capable & FUSE_CAP_AUTO_INVAL_DATA)
+        conn->want |= FUSE_CAP_AUTO_INVAL_DATA;
+}
+
+/* Everything that would change the tree: the mount is read-only. */
+static void erofs_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_set,
+                          struct fuse_file_info *fi)
+{
+    fuse_reply_err(req, EROFS);
+}
+
+static void erofs_mknod(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
+                        dev_t rdev)
+{
+    fuse_reply_err(req, EROFS);
+}
+
+static void erofs_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode)
+{
+    fuse_reply_err(req, EROFS);
+}
+
+static void erofs_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
+{
+    fuse_reply_err(req, EROFS);
+}
+
+static void erofs_symlink(fuse_req_t req, const char *link, fuse_ino_t parent,
+                          const char *name)
+{
+    fuse_reply_err(req, EROFS);
+}
+
+static void erofs_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
+                         fuse_ino_t newparent, const char *newname, unsigned int flags)
+{
+    fuse_reply_err(req, EROFS);
+}
+
+static void erofs_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent,
+                       const char *newname)
+{
+    fuse_reply_err(req, EROFS);
+}
+
+static void erofs_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size,
+                        off_t off, struct fuse_file_info *fi)
+{
+    fuse_reply_err(req, EROFS);
+}
+
+static void erofs_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
+                         struct fuse_file_info *fi)
+{
+    fuse_reply_err(req, EROFS);
+}
+
+static void erofs_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name,
+                           const char *value, size_t size, int flags)
+{
+    fuse_reply_err(req, EROFS);
+}
+
+static void erofs_removexattr(fuse_req_t req, fuse_ino_t ino, const char *name)
+{
+    fuse_reply_err(req, EROFS);
+}
+
+static void erofs_fallocate(fuse_req_t req, fuse_ino_t ino, int mode, off_t offset,
+                            off_t length, struct fuse_file_info *fi)
+{
+    fuse_reply_err(req, EROFS);
+}
+
+const struct fuse_lowlevel_ops dbb_ops = {
+    .init = dbb_init,
+    .lookup = dbb_lookup,
+    .forget = dbb_forget,
+    .forget_multi = dbb_forget_multi,
+    .getattr = dbb_getattr,
+    .opendir = dbb_opendir,
+    .readdir = dbb_readdir,
+    .readdirplus = dbb_readdirplus,
+    .releasedir = dbb_releasedir,
+    .open = dbb_open,
+    .read = dbb_read,
+    .release = dbb_release,
+    .statfs = dbb_statfs,
+    .getxattr = dbb_getxattr,
+    .listxattr = dbb_listxattr,
+    .setattr = erofs_setattr,
+    .mknod = erofs_mknod,
+    .mkdir = erofs_mkdir,
+    .unlink = erofs_unlink,
+    .rmdir = erofs_unlink,
+    .symlink = erofs_symlink,
+    .rename = erofs_rename,
+    .link = erofs_link,
+    .write = erofs_write,
+    .create = erofs_create,
+    .setxattr = erofs_setxattr,
+    .removexattr = erofs_removexattr,
+    .fallocate = erofs_fallocate,
+};

@@ -1,0 +1,30 @@
+/*
+ * dbbackupfs — the listings behind the tree, through the cache.
+ *
+ * Cache keys, as DESIGN.md lays them out: the project list; per (project, service) the
+ * instance list; per (project, service, instance or whole project) the backup list.  Each
+ * function returns a new reference to a complete listing (fresh, refreshed, or stale within
+ * max_stale) and when the kernel may trust it until (monotonic µs), or NULL with the api
+ * error (its code is the errno to report).
+ */
+#pragma once
+
+#include "fs.h"
+#include "values.h"
+
+G_BEGIN_DECLS
+
+DbbProjectsValue *dbb_source_projects(DbbFs *fs, gint64 *expires_at, GError **error);
+DbbInstancesValue *dbb_source_instances(DbbFs *fs, const DbbProject *project,
+                                        const DbbService *service, gint64 *expires_at,
+                                        GError **error);
+/* instance_id NULL: the project-wide listing. */
+DbbBackupsValue *dbb_source_backups(DbbFs *fs, const DbbProject *project,
+                                    const DbbService *service, const char *instance_id,
+                                    gint64 *expires_at, GError **error);
+
+/* Put a project list fetched before mounting (the credential check) into the cache, so the
+ * first `ls` does not ask IAM again. Takes ownership. */
+void dbb_source_prime_projects(DbbFs *fs, GPtrArray *projects);
+
+G_END_DECLS

@@ -1,0 +1,211 @@
+"""The tree DESIGN.md promises for a cloudsim fleet, computed independently of the C code.
+
+Given cloudsim's ground truth (GET /_sim/fleet), build the expected mount: every path,
+the exact bytes of every file, file times, and directory mtimes.  This re-implements the
+contract's rules (names, collisions, 255-byte cut, content format, time zones) in Python so
+that the integration tests compare the daemon with the contract, not with itself.
+"""
+
+import datetime
+import json
+import re
+
+SERVICES = ("ddm", "geminidb", "taurusdb")
+NAME_MAX = 255
+NO_INSTANCE_ID = "no-instance-id"
+
+
+def sanitize(s):
+    return "".join("_" if (c == "/" or ord(c) < 0x20 or ord(c) == 0x7F) else c for c in s)
+
+
+def raw_name(value):
+    """The API's name as text: a string, or a number's text; None when missing/other."""
+    if isinstance(value, bool) or value is None:
+        return None
+    if isinstance(value, str):
+        return value
+    if isinstance(value, (int, float)):
+        return json.dumps(value)
+    return None
+
+
+def cut_utf8(s, max_bytes):
+    b = s.encode("utf-8", "surrogatepass")
+    if len(b) <= max_bytes:
+        return s
+    b = b[:max_bytes]
+    # never end inside a multi-byte sequence
+    i = len(b)
+    while i > 0 and (b[i - 1] & 0xC0) == 0x80:
+        i -= 1
+    if i > 0 and b[i - 1] >= 0xC0:
+        lead = b[i - 1]
+        need = 2 if lead < 0xE0 else 3 if lead < 0xF0 else 4
+        if len(b) - (i - 1) < need:
+            b = b[: i - 1]
+    return b.decode("utf-8", "surrogatepass")
+
+
+def assign_names(slots):
+    """slots: list of (raw_name, id, suffix) -> list of final names (same order)."""
+    bases, ids = [], []
+    for name, ident, suffix in slots:
+        sid = sanitize(ident)
+        if name is None or name in ("", ".", ".."):
+            bases.append(sid)
+        else:
+            bases.append(sanitize(name))
+        ids.append(sid)
+
+    def plain(i):
+        suffix = slots[i][2]
+        return cut_utf8(bases[i], NAME_MAX - len(suffix.encode())) + suffix
+
+    def suffixed(i):
+        suffix = slots[i][2]
+        tail = "@" + ids[i]
+        return cut_utf8(bases[i], NAME_MAX - len(tail.encode()) - len(suffix.encode())) + tail + suffix
+
+    at = [False] * len(slots)
+    while True:
+        finals = [suffixed(i) if at[i] else plain(i) for i in range(len(slots))]
+        count = {}
+        for f in finals:
+            count[f] = count.get(f, 0) + 1
+        changed = False
+        for i, f in enumerate(finals):
+            if count[f] > 1 and not at[i]:
+                at[i] = True
+                changed = True
+        if not changed:
+            return finals
+
+
+def render(record_text):
+    value = json.loads(record_text)
+    return (json.dumps(value, indent=2, ensure_ascii=False) + "\n").encode("utf-8")
+
+
+_TIME_RE = re.compile(
+    r"^(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2}):(\d{2})(\.\d+)?"
+    r"(Z|[+-]\d{2}(?::?\d{2})?)?$"
+)
+
+
+def _offset_seconds(zone):
+    if zone is None or zone == "Z":
+        return 0
+    sign = -1 if zone[0] == "-" else 1
+    digits = zone[1:].replace(":", "")
+    hours = int(digits[:2])
+    minutes = int(digits[2:4]) if len(digits) >= 4 else 0
+    return sign * (hours * 3600 + minutes * 60)
+
+
+def parse_time(text, zone_field=None):
+    """UTC epoch seconds, or 0 when missing or unparsable (DESIGN.md "Times")."""
+    if not isinstance(text, str):
+        return 0
+    m = _TIME_RE.match(text.strip())
+    if not m:
+        return 0
+    y, mo, d, h, mi, s = (int(m.group(i)) for i in range(1, 7))
+    try:
+        dt = datetime.datetime(y, mo, d, h, mi, s, tzinfo=datetime.timezone.utc)
+    except ValueError:
+        return 0
+    offset = _offset_seconds(m.group(8))
+    if m.group(8) is None and isinstance(zone_field, str):
+        zm = re.match(r"^(?:UTC|GMT)?\s*([+-]\d{1,2})(?::?(\d{2}))?$", zone_field.strip())
+        if zm:
+            hours = int(zm.group(1))
+            minutes = int(zm.group(2) or 0)
+            offset = hours * 3600 + (minutes * 60 if hours >= 0 else -minutes * 60)
+            if zm.group(1).startswith("-") and hours == 0:
+                offset = -minutes * 60
+    return int(dt.timestamp()) - offset
+
+
+def backup_times(service, rec):
+    """(start, finish) of a backup record per service."""
+    if service == "taurusdb":
+        tz = rec.get("time_zone")
+        return parse_time(rec.get("created"), tz), parse_time(rec.get("updated"), tz)
+    if service == "geminidb":
+        return parse_time(rec.get("begin_time")), parse_time(rec.get("end_time"))
+    return parse_time(rec.get("created")), parse_time(rec.get("updated"))
+
+
+def instance_mtime(inst):
+    t = parse_time(inst.get("updated"))
+    return t if t else parse_time(inst.get("created"))
+
+
+class Node:
+    def __init__(self, kind, mtime=None, content=None, atime=None, record=None):
+        self.kind = kind  # "dir" or "file"
+        self.mtime = mtime  # None: the mount time
+        self.atime = atime
+        self.content = content
+        self.record = record
+
+
+def _merge_by_id(records):
+    out = {}
+    for text in records:
+        rec = json.loads(text)
+        out[rec.get("id")] = (text, rec)
+    return list(out.values())
+
+
+def expected_tree(fleet, services=SERVICES, projects=None):
+    """{relative path: Node}; the root is ''."""
+    tree = {"": Node("dir")}
+    plist = [p for p in fleet["projects"] if p["record"].get("name") != "MOS"]
+    pslots = [(raw_name(p["record"].get("name")), p["record"]["id"], "") for p in plist]
+    for p, pname in zip(plist, assign_names(pslots)):
+        shown = p["record"].get("name") or p["record"]["id"]
+        if projects is not None and shown not in projects:
+            continue
+        tree[pname] = Node("dir")
+        for svc in services:
+            spath = pname + "/" + svc
+            tree[spath] = Node("dir")
+            data = p.get(svc, {})
+            _service(tree, spath, svc, data)
+    return tree
+
+
+def _service(tree, spath, svc, data):
+    instances = [json.loads(t) if isinstance(t, str) else t for t in data.get("instances", [])]
+    backup_texts = [_text(b) for b in data.get("backups", [])] + [
+        _text(b) for b in data.get("table_backups", [])
+    ]
+    backups = _merge_by_id(backup_texts)
+    groups = {}
+    for text, rec in backups:
+        groups.setdefault(rec.get("instance_id") or "", []).append((text, rec))
+    listed = {i["id"] for i in instances}
+    entries = []  # (raw name, id, mtime, backups)
+    for inst in instances:
+        entries.append((raw_name(inst.get("name")), inst["id"], instance_mtime(inst), groups.get(inst["id"], [])))
+    if svc != "taurusdb":
+        for iid, recs in groups.items():
+            if iid in listed:
+                continue
+            latest = max(recs, key=lambda tr: (backup_times(svc, tr[1])[1], tr[1].get("id")))
+            ident = iid or NO_INSTANCE_ID
+            entries.append((raw_name(latest[1].get("instance_name")), ident, 0, recs))
+    names = assign_names([(n, i, "") for n, i, _, _ in entries])
+    for (n, ident, mtime, recs), name in zip(entries, names):
+        ipath = spath + "/" + name
+        tree[ipath] = Node("dir", mtime=mtime or None)
+        bnames = assign_names([(raw_name(r.get("name")), r["id"], ".json") for _, r in recs])
+        for (text, rec), bname in zip(recs, bnames):
+            start, finish = backup_times(svc, rec)
+            tree[ipath + "/" + bname] = Node("file", mtime=finish, atime=start, content=render(text), record=rec)
+
+
+def _text(b):
+    return b if isinstance(b, str) else json.dumps(b, ensure_ascii=False, separators=(",", ":"))

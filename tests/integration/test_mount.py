@@ -1,0 +1,363 @@
+#!/usr/bin/env python3
+"""Integration tests: dbbackupfs mounted for real through /dev/fuse against cloudsim.
+
+Each test drives the mount the way users do (find, cat, ls, grep, stat, compgen) and checks
+the result against the simulator's ground truth, and the API calls against its counters.
+Exit 77 (skipped) only when FUSE is absent.  Closing line: "N passed, N failed".
+
+Environment: DBBACKUPFS (the binary), CLOUDSIM (the simulator).  Optional: DBB_ONLY=a,b to
+run some tests only.
+"""
+
+import errno
+import math
+import os
+import subprocess
+import sys
+import threading
+import time
+import traceback
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+from cloudsim import CloudSim  # noqa: E402
+from expected import SERVICES, expected_tree  # noqa: E402
+from mount import Mount, fuse_available  # noqa: E402
+
+BINARY = os.environ.get("DBBACKUPFS", "dbbackupfs")
+PAGE_LIMIT = {"taurusdb": 100, "geminidb": 100, "ddm": 128}
+SIM_ARGS = ["--seed", "7", "--projects", "2", "--instances", "3", "--backups", "4"]
+
+
+def pages(n, limit):
+    return max(1, math.ceil(n / limit))
+
+
+def minimal_calls(fleet, services=SERVICES):
+    """Per-route request counts of one cold walk of the whole tree (project list primed)."""
+    routes = {}
+
+    def add(route, n):
+        routes[route] = routes.get(route, 0) + n
+
+    for p in fleet["projects"]:
+        if p["record"].get("name") == "MOS":
+            continue
+        for svc in services:
+            data = p.get(svc, {})
+            insts = data.get("instances", [])
+            add(f"{svc}.instances", pages(len(insts), PAGE_LIMIT[svc]))
+            if svc == "taurusdb":
+                for inst in insts:
+                    n = sum(1 for b in data.get("backups", []) if b.get("instance_id") == inst["id"])
+                    add("taurusdb.backups", pages(n, 100))
+            elif svc == "geminidb":
+                add("geminidb.backups", pages(len(data.get("backups", [])), 100))
+                add("geminidb.backups", pages(len(data.get("table_backups", [])), 100))
+            else:
+                add("ddm.backups", pages(len(data.get("backups", [])), 128))
+    return routes
+
+
+def api_counts(sim):
+    routes = sim.counts()["routes"]
+    return {k: v for k, v in routes.items() if v}
+
+
+def walk(root):
+    """{relative path: os.stat_result} of everything under root (root itself as '')."""
+    out = {"": os.lstat(root)}
+    for dirpath, dirnames, filenames in os.walk(root):
+        for name in dirnames + filenames:
+            full = os.path.join(dirpath, name)
+            out[os.path.relpath(full, root)] = os.lstat(full)
+    return out
+
+
+def sh(cmd, **kw):
+    return subprocess.run(cmd, shell=True, capture_output=True, text=True, **kw)
+
+
+def compare_tree(m, fleet, mount_start, **kw):
+    """Every path, every byte, sizes, times, modes; returns the number of files."""
+    expected = expected_tree(fleet, **kw)
+    actual = walk(m.dir)
+    missing = sorted(set(expected) - set(actual))
+    extra = sorted(set(actual) - set(expected))
+    assert not missing and not extra, f"missing {missing[:10]} extra {extra[:10]}"
+    files = 0
+    for path, node in expected.items():
+        st = actual[path]
+        assert st.st_uid == os.getuid() and st.st_gid == os.getgid(), path
+        if node.kind == "dir":
+            assert oct(st.st_mode) == oct(0o40555), (path, oct(st.st_mode))
+            if node.mtime is not None:
+                assert st.st_mtime == node.mtime, (path, st.st_mtime, node.mtime)
+            else:
+                assert mount_start - 2 <= st.st_mtime <= time.time() + 1, (path, st.st_mtime)
+            continue
+        files += 1
+        assert oct(st.st_mode) == oct(0o100444), (path, oct(st.st_mode))
+        with open(m.path(path), "rb") as f:
+            data = f.read()
+        assert data == node.content, f"{path}: content differs:\n{data[:300]!r}\n{node.content[:300]!r}"
+        assert st.st_size == len(node.content), (path, st.st_size)
+        assert int(st.st_mtime) == node.mtime and int(st.st_ctime) == node.mtime, (path, st.st_mtime, node.mtime)
+        assert int(st.st_atime) == node.atime, (path, st.st_atime, node.atime)
+        # reads at an offset return the right bytes
+        if len(data) > 10:
+            with open(m.path(path), "rb") as f:
+                f.seek(len(data) // 2)
+                assert f.read(7) == data[len(data) // 2: len(data) // 2 + 7], path
+    for path in expected:
+        if path.count("/") == 2:  # instance directories hold only files
+            assert actual[path].st_nlink == 2, (path, actual[path].st_nlink)
+    return files
+
+
+# ---------------------------------------------------------------------------- tests
+
+
+def test_tree_matches_ground_truth(sim):
+    fleet = sim.fleet()
+    start = time.time()
+    with Mount(BINARY, sim) as m:
+        n = compare_tree(m, fleet, start)
+        assert n > 50, n
+        # the seed records are there, byte for byte (part of the fleet)
+        hits = sh(f"grep -rl '\"size\": \"74464.0\"' {m.dir}").stdout.split()
+        assert len(hits) >= 1, hits
+        out = sh(f"find {m.dir} -type f -name '*.json' -print0 | xargs -0 -n 200 jq -e . > /dev/null")
+        assert out.returncode == 0, out.stderr
+
+
+def test_writes_fail_with_erofs(sim):
+    with Mount(BINARY, sim) as m:
+        some_file = next(
+            os.path.join(d, f) for d, _, fs in os.walk(m.dir) for f in fs
+        )
+        some_dir = os.path.dirname(some_file)
+        attempts = {
+            "create": lambda: open(os.path.join(some_dir, "new.json"), "w"),
+            "write": lambda: open(some_file, "r+"),
+            "append": lambda: open(some_file, "a"),
+            "truncate": lambda: os.truncate(some_file, 0),
+            "unlink": lambda: os.unlink(some_file),
+            "rmdir": lambda: os.rmdir(some_dir),
+            "mkdir": lambda: os.mkdir(os.path.join(some_dir, "d")),
+            "rename": lambda: os.rename(some_file, some_file + ".x"),
+            "chmod": lambda: os.chmod(some_file, 0o644),
+            "utime": lambda: os.utime(some_file, (0, 0)),
+            "symlink": lambda: os.symlink("x", os.path.join(some_dir, "l")),
+            "link": lambda: os.link(some_file, os.path.join(some_dir, "h")),
+            "setxattr": lambda: os.setxattr(some_file, "user.x", b"1"),
+            "mknod": lambda: os.mknod(os.path.join(some_dir, "n")),
+        }
+        for what, fn in attempts.items():
+            try:
+                fn()
+            except OSError as e:
+                assert e.errno == errno.EROFS, (what, e)
+            else:
+                raise AssertionError(f"{what} succeeded on a read-only mount")
+        assert sh(f"touch {some_dir}/t").returncode != 0
+
+
+def test_cold_and_warm_find_cat_call_counts(sim):
+    fleet = sim.fleet()
+    with Mount(BINARY, sim) as m:
+        sim.reset_counts()
+        out = sh(f"find {m.dir} -type f -print0 | xargs -0 cat | wc -c")
+        assert out.returncode == 0 and int(out.stdout) > 0, out
+        assert api_counts(sim) == minimal_calls(fleet), (api_counts(sim), minimal_calls(fleet))
+        sim.reset_counts()
+        out2 = sh(f"find {m.dir} -type f -print0 | xargs -0 cat | wc -c")
+        assert out2.stdout == out.stdout
+        assert sim.counts()["total"] == 0, api_counts(sim)
+        # warm ls -l and stat cost nothing either
+        sh(f"ls -lR {m.dir} > /dev/null; find {m.dir} -type f -exec stat -c %s {{}} + > /dev/null")
+        assert sim.counts()["total"] == 0, api_counts(sim)
+
+
+def test_tab_completion(sim):
+    with Mount(BINARY, sim) as m:
+        sh(f"find {m.dir} > /dev/null")
+        inst = next(d for d, _, fs in os.walk(m.dir) if len(fs) >= 2)
+        names = sorted(os.listdir(inst))
+        prefix = names[0][:3]
+        sim.reset_counts()
+        got = sh(f"bash -c 'compgen -f -- \"$1\"' _ '{inst}/{prefix}'").stdout.splitlines()
+        want = sorted(os.path.join(inst, n) for n in names if n.startswith(prefix))
+        assert sorted(got) == want, (got, want)
+        none = sh(f"bash -c 'compgen -f -- \"$1\"' _ '{inst}/zz-no-such-prefix'").stdout
+        assert none == "", none
+        deep = sh(f"bash -c 'compgen -f -- \"$1\"' _ '{m.dir}/no-such-project/taurusdb/x'").stdout
+        assert deep == "", deep
+        assert sim.counts()["total"] == 0, api_counts(sim)
+
+
+def test_grep_and_newermt(sim):
+    fleet = sim.fleet()
+    expected = expected_tree(fleet)
+    with Mount(BINARY, sim) as m:
+        failed = {m.path(p) for p, n in expected.items() if n.kind == "file" and n.record.get("status") == "FAILED"}
+        assert failed, "the fleet has FAILED backups"
+        got = set(sh(f"grep -rl '\"status\": \"FAILED\"' {m.dir}").stdout.splitlines())
+        assert got == failed, (sorted(got - failed)[:5], sorted(failed - got)[:5])
+        cut = 1767225600  # 2026-01-01T00:00:00Z
+        newer = {m.path(p) for p, n in expected.items() if n.kind == "file" and n.mtime > cut}
+        assert newer and len(newer) < len([n for n in expected.values() if n.kind == "file"])
+        got = set(sh(f"TZ=UTC find {m.dir} -type f -newermt 2026-01-01").stdout.splitlines())
+        assert got == newer, (sorted(got - newer)[:5], sorted(newer - got)[:5])
+
+
+def test_parallel_ls_fetches_each_listing_once(sim):
+    fleet = sim.fleet()
+    with Mount(BINARY, sim) as m:
+        sim.reset_counts()
+        results = []
+
+        def ls():
+            results.append(sh(f"ls -lR {m.dir} > /dev/null").returncode)
+
+        threads = [threading.Thread(target=ls) for _ in range(16)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert results == [0] * 16, results
+        assert api_counts(sim) == minimal_calls(fleet), (api_counts(sim), minimal_calls(fleet))
+        seen = {}
+        for r in sim.requests():
+            key = (r["path"], r["query"])
+            seen[key] = seen.get(key, 0) + 1
+        dups = [k for k, v in seen.items() if v > 1]
+        assert not dups, dups[:5]
+
+
+def test_faults_still_give_identical_tree(sim):
+    fleet = sim.fleet()
+    start = time.time()
+    sim.set_faults(error_rate=0.2, throttle_rate=0.1, truncate_rate=0.05, retry_after=0)
+    try:
+        with Mount(BINARY, sim, options={"timeout": "30"}) as m:
+            compare_tree(m, fleet, start)
+        faults = sim.counts()["faults"]
+        assert faults["error"] > 0 and faults["throttle"] > 0 and faults["truncate"] > 0, faults
+    finally:
+        sim.set_faults(error_rate=0, throttle_rate=0, truncate_rate=0, retry_after=1)
+
+
+def test_outage_fails_in_time_and_serves_stale(sim):
+    with Mount(BINARY, sim, options={"ttl": "1", "timeout": "3", "max_stale": "3600"}) as m:
+        projects = sorted(os.listdir(m.dir))
+        assert len(projects) >= 2, projects
+        a = m.path(projects[0], "ddm")
+        b = m.path(projects[1], "ddm")
+        listed = sorted(os.listdir(a))
+        sim.set_faults(outage=True)
+        try:
+            time.sleep(1.5)  # past ttl: the next access must refresh, and cannot
+            assert sorted(os.listdir(a)) == listed  # served stale
+            t0 = time.monotonic()
+            try:
+                os.listdir(b)
+            except OSError as e:
+                assert e.errno == errno.EIO, e
+            else:
+                raise AssertionError("listing during an outage succeeded")
+            elapsed = time.monotonic() - t0
+            assert elapsed <= 3 + 2.5, elapsed
+            assert m.alive()
+        finally:
+            sim.set_faults(outage=False)
+        time.sleep(1.2)
+        assert len(os.listdir(b)) > 0
+        assert m.alive()
+        assert "stale" in m.output().lower(), m.output()[-2000:]
+
+
+def test_wrong_credentials_fail_before_mounting(sim):
+    creds = sim.fleet()["credentials"]
+    bad = Mount(BINARY, sim, env={"HUAWEICLOUD_SDK_SK": "wrong-secret-0123456789"})
+    bad.start(wait=False)
+    rc = bad.wait_exit(30)
+    out = bad.output()
+    assert rc != 0, out
+    assert not os.path.ismount(bad.dir)
+    assert "wrong-secret-0123456789" not in out
+    assert "reject" in out.lower() or "denied" in out.lower() or "401" in out, out
+    bad.stop()
+    none = Mount(BINARY, sim, credentials=None)
+    none.start(wait=False)
+    rc = none.wait_exit(30)
+    assert rc != 0 and not os.path.ismount(none.dir), none.output()
+    assert "credential" in none.output().lower(), none.output()
+    none.stop()
+    assert creds["sk"]
+
+
+def test_token_scoped_to_one_project(sim):
+    fleet = sim.fleet()
+    projects = [p for p in fleet["projects"] if p["record"].get("name") != "MOS"]
+    token = projects[0]["token"]
+    with Mount(BINARY, sim, credentials=None, env={"DBBACKUPFS_TOKEN": token}) as m:
+        entries = sorted(os.listdir(m.dir))
+        assert len(entries) == len(projects), entries
+        ok, denied = 0, 0
+        for p in entries:
+            try:
+                os.listdir(m.path(p, "taurusdb"))
+                ok += 1
+            except PermissionError:
+                denied += 1
+        assert ok == 1 and denied == len(projects) - 1, (ok, denied)
+
+
+def test_debug_log_holds_no_secret(sim):
+    creds = sim.fleet()["credentials"]
+    with Mount(BINARY, sim, debug=True) as m:
+        sh(f"find {m.dir} -type f | head -20 | xargs cat > /dev/null")
+        m.stop()
+        log = m.output()
+    assert len(log) > 200, log
+    assert creds["sk"] not in log
+    assert creds["ak"] not in log or True  # the access key is not secret; the SK is
+    for p in sim.fleet()["projects"]:
+        assert p.get("token", "\x00never") not in log
+
+
+TESTS = [v for k, v in list(globals().items()) if k.startswith("test_")]
+
+
+def main():
+    if not fuse_available():
+        print("FUSE is not available (/dev/fuse): skipping")
+        return 77
+    only = set(filter(None, os.environ.get("DBB_ONLY", "").split(",")))
+    passed = failed = 0
+    with CloudSim(SIM_ARGS) as sim:
+        for t in TESTS:
+            if only and t.__name__ not in only and t.__name__[5:] not in only:
+                continue
+            t0 = time.monotonic()
+            try:
+                t(sim)
+                passed += 1
+                print(f"ok   {t.__name__} ({time.monotonic() - t0:.1f} s)", flush=True)
+            except Exception:
+                failed += 1
+                print(f"FAIL {t.__name__} ({time.monotonic() - t0:.1f} s)", flush=True)
+                traceback.print_exc()
+            finally:
+                try:
+                    sim.set_faults(outage=False, error_rate=0, throttle_rate=0, truncate_rate=0, reset_rate=0)
+                    sim.reset_counts()
+                except Exception:
+                    pass
+    print(f"{passed} passed, {failed} failed")
+    return 0 if failed == 0 else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# Installs the Debian packages dbbackupfs needs to build, test and run its demo, when any
+# is missing.  Sourced by tools/demo and tools/test.
+set -euo pipefail
+
+DBB_PACKAGES=(
+  meson ninja-build pkg-config gcc
+  libfuse3-dev fuse3
+  libcurl4-openssl-dev libjson-c-dev libglib2.0-dev
+  libcmocka-dev libmicrohttpd-dev
+  python3 jq curl
+)
+
+dbb_install_deps() {
+  local missing=()
+  for p in "${DBB_PACKAGES[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+  done
+  [ ${#missing[@]} -eq 0 ] && return 0
+  echo "Installing: ${missing[*]}"
+  local sudo=""
+  [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+}
