@@ -1,1 +1,118 @@
-/* placeholder: being written */
+/*
+ * dbbackupfs — service endpoints: the public per-region hosts of reference/huawei-api.md §6
+ * and the user's "{service}"/"{region}" template.
+ */
+#include "endpoint.h"
+
+#include <errno.h>
+#include <string.h>
+
+#include "error.h"
+
+/* TaurusDB's host prefix is not uniform: the SDK region tables use these two variants. */
+static const char *const taurus_formysql_regions[] = {
+    "ap-southeast-1", "ap-southeast-2", "tr-west-1", "cn-north-11", "me-east-1", NULL,
+};
+static const char *const taurus_dash_mysql_regions[] = {
+    "af-south-1", "cn-east-5", "la-north-2", "cn-southwest-3", NULL,
+};
+
+static gboolean in_list(const char *const *list, const char *s)
+{
+    for (; *list; list++) {
+        if (strcmp(*list, s) == 0)
+            return TRUE;
+    }
+    return FALSE;
+}
+
+/* A region ends up in a host name: only letters, digits and '-' may pass. */
+static gboolean region_is_valid(const char *region)
+{
+    if (!*region)
+        return FALSE;
+    for (const char *p = region; *p; p++) {
+        if (!g_ascii_isalnum(*p) && *p != '-')
+            return FALSE;
+    }
+    return TRUE;
+}
+
+static const char *host_prefix(const char *service, const char *region)
+{
+    if (strcmp(service, "taurusdb") == 0) {
+        if (in_list(taurus_formysql_regions, region))
+            return "gaussdbformysql";
+        if (in_list(taurus_dash_mysql_regions, region))
+            return "gaussdb-mysql";
+        return "gaussdb";
+    }
+    if (strcmp(service, "geminidb") == 0)
+        return "gaussdb-nosql";
+    if (strcmp(service, "ddm") == 0)
+        return "ddm";
+    if (strcmp(service, "iam") == 0)
+        return "iam";
+    return NULL;
+}
+
+static char *public_base_url(const char *service, const char *region, GError **error)
+{
+    const char *prefix;
+    const char *domain;
+
+    if (!region && strcmp(service, "iam") == 0)
+        return g_strdup("https://iam.myhuaweicloud.com");
+    if (!region) {
+        g_set_error(error, DBB_API_ERROR, EINVAL, "%s: no region for the public endpoint", service);
+        return NULL;
+    }
+    prefix = host_prefix(service, region);
+    if (!prefix) {
+        g_set_error(error, DBB_API_ERROR, EINVAL, "unknown service '%s'", service);
+        return NULL;
+    }
+    domain = strcmp(region, "eu-west-101") == 0 ? "myhuaweicloud.eu" : "myhuaweicloud.com";
+    return g_strdup_printf("https://%s.%s.%s", prefix, region, domain);
+}
+
+static char *expand_template(const char *template, const char *service, const char *region,
+                             GError **error)
+{
+    GString *out = g_string_new(NULL);
+
+    for (const char *p = template; *p;) {
+        if (g_str_has_prefix(p, "{service}")) {
+            g_string_append(out, service);
+            p += strlen("{service}");
+        } else if (g_str_has_prefix(p, "{region}")) {
+            if (!region) {
+                g_set_error(error, DBB_API_ERROR, EINVAL, "%s: endpoint template %s needs a region",
+                            service, template);
+                g_string_free(out, TRUE);
+                return NULL;
+            }
+            g_string_append(out, region);
+            p += strlen("{region}");
+        } else {
+            g_string_append_c(out, *p++);
+        }
+    }
+    while (out->len > 0 && out->str[out->len - 1] == '/')
+        g_string_truncate(out, out->len - 1);
+    return g_string_free(out, FALSE);
+}
+
+char *dbb_endpoint_base_url(const char *template, const char *service, const char *region,
+                            GError **error)
+{
+    g_return_val_if_fail(service != NULL, NULL);
+
+    if (region && !region_is_valid(region)) {
+        g_set_error(error, DBB_API_ERROR, EINVAL, "%s: invalid region name '%s'", service, region);
+        return NULL;
+    }
+    if (template)
+        return expand_template(template, service, region, error);
+    return public_base_url(service, region, error);
+}

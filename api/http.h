@@ -2,8 +2,10 @@
  * dbbackupfs — HTTP for the cloud client (internal to api/).
  *
  * Promises:
- * - libcurl, connections (and TLS sessions, DNS) shared by every thread through one share
- *   handle; TLS peers always verified (system store plus the optional cafile).
+ * - libcurl; connections reused across requests and threads through a pool of easy handles
+ *   (libcurl's shared connection cache is not thread-safe), DNS and TLS sessions shared
+ *   through one share handle; TLS peers always verified (system store plus the optional
+ *   cafile).  User-Agent "dbbackupfs/<version> (libcurl/<version>)".
  * - At most max_conns requests in flight at once across all threads.
  * - dbb_http_get_json() retries a GET on connection errors, timeouts, 5xx, 429, a truncated
  *   body and a body that is not JSON, with exponential backoff and full jitter, honouring
@@ -44,7 +46,8 @@ typedef struct {
     gsize n_query;
     const char *project_id; /* X-Project-Id with AK/SK; NULL for IAM */
     gboolean global;        /* IAM: send X-Domain-Id with AK/SK when one is configured */
-    gint64 deadline;        /* g_get_monotonic_time() value the call must finish by */
+    gint64 deadline;        /* g_get_monotonic_time() value the call must finish by;
+                             * 0: 30 s from the call */
 } DbbHttpRequest;
 
 typedef struct {
@@ -57,8 +60,8 @@ typedef struct {
 DbbHttp *dbb_http_new(const DbbHttpConfig *config, GError **error);
 void dbb_http_free(DbbHttp *http);
 
-gboolean dbb_http_get_json(DbbHttp *http, const DbbHttpRequest *request,
-                           DbbHttpResponse *response, GError **error);
+gboolean dbb_http_get_json(DbbHttp *http, const DbbHttpRequest *request, DbbHttpResponse *response,
+                           GError **error);
 void dbb_http_response_clear(DbbHttpResponse *response);
 
 /* Number of requests sent so far (attempts, retries included); for tests and the bench. */

@@ -21,24 +21,26 @@ typedef struct {
 } DbbHeader;
 
 typedef struct {
-    const char *method;          /* "GET" */
-    const char *path;            /* decoded path, e.g. "/v3/<pid>/instances" */
-    const DbbQueryParam *query;  /* decoded keys and values, any order, repeats allowed */
+    const char *method;         /* "GET" */
+    const char *path;           /* decoded path, e.g. "/v3/<pid>/instances" */
+    const DbbQueryParam *query; /* decoded keys and values, any order, repeats allowed */
     gsize n_query;
-    const DbbHeader *headers;    /* exactly the headers to sign, "host" and "X-Sdk-Date"
-                                  * among them */
+    const DbbHeader *headers; /* exactly the headers to sign, "host" and "X-Sdk-Date"
+                               * among them */
     gsize n_headers;
-    const void *body;            /* may be NULL when body_len is 0 */
+    const void *body; /* may be NULL when body_len is 0 */
     gsize body_len;
-    const char *sdk_date;        /* "YYYYMMDDTHHMMSSZ", the X-Sdk-Date value */
+    const char *sdk_date; /* "YYYYMMDDTHHMMSSZ", the X-Sdk-Date value */
 } DbbSignInput;
 
 /* RFC 3986 percent-encoding as the SDK signer does it: A-Z a-z 0-9 - _ . ~ kept, every other
  * byte %XX with upper-case hex. */
 char *dbb_sign_uri_encode(const char *s);
-/* Canonical query string: encoded pairs sorted by key, then value, joined with '&'. */
+/* Canonical query string: pairs sorted by key, then value (bytewise, on the decoded text, as
+ * the Node, Go and Python SDKs sort), each encoded as key=value, joined with '&'. */
 char *dbb_sign_canonical_query(const DbbQueryParam *query, gsize n_query);
-/* Canonical request (§7 step 8). */
+/* Canonical request (§7 step 8).  Header values are trimmed of outer blanks, as the Go and
+ * Python signers do. */
 char *dbb_sign_canonical_request(const DbbSignInput *in);
 /* "SDK-HMAC-SHA256\n<date>\n<hex sha256(canonical request)>" */
 char *dbb_sign_string_to_sign(const DbbSignInput *in);
