@@ -8,6 +8,10 @@
  * - Where entries of one directory would share a final name, every one of them is named
  *   "<name>@<id><suffix>"; collisions are judged on the final names, so the result does not
  *   depend on the order of the input.
+ * - Pathological IDs only (they sanitise or cut alike, e.g. "a/b" and "a_b"): suffixed names
+ *   that still coincide get "~<k>" before the suffix, k = 1, 2, ... in ID order, skipping
+ *   any name already taken.  An ID that alone exceeds the limit is cut like a name, and the
+ *   base is then dropped ("@<cut id><suffix>").  A final name is never "", "." or "..".
  */
 #pragma once
 

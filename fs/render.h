@@ -7,7 +7,8 @@
  * '\\' and control characters escaped as JSON requires: \b \f \n \r \t, else \u00xx in
  * lower-case hex), empty arrays and objects as "[]" and "{}", and one trailing newline.
  * The output is the same as Python's json.dumps(v, indent=2, ensure_ascii=False) + "\n"
- * for any value whose numbers Python would print unchanged.
+ * for any value whose numbers Python would print unchanged (and without duplicate keys:
+ * Python keeps the last, this keeps every member, as the API sent it).
  */
 #pragma once
 
@@ -18,8 +19,17 @@ G_BEGIN_DECLS
 #define DBB_RENDER_ERROR (dbb_render_error_quark())
 GQuark dbb_render_error_quark(void);
 
+typedef enum {
+    DBB_RENDER_ERROR_SYNTAX, /* not one valid JSON value */
+    DBB_RENDER_ERROR_DEPTH,  /* containers nested deeper than 512 */
+} DbbRenderError;
+
 /* The rendered bytes, or NULL with *error set when text is not one valid JSON value
- * (trailing garbage, bad escapes, unbalanced brackets, nesting deeper than 512). */
+ * (trailing garbage, bad escapes, unbalanced brackets, nesting deeper than 512).
+ * Lenient where RFC 8259 is strict but nothing is lost: raw control bytes inside strings are
+ * accepted (and escaped on output), bytes that are not UTF-8 are copied through, and a lone
+ * surrogate escape is kept as "\uxxxx" (lower-case), since UTF-8 cannot carry it.
+ * text need not be NUL-terminated. */
 GBytes *dbb_render_json(const char *text, gsize len, GError **error);
 
 G_END_DECLS
