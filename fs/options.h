@@ -17,25 +17,43 @@
 
 G_BEGIN_DECLS
 
+/* Errors of dbb_options_load() and dbb_options_require_credentials(); every message is meant
+ * for the user as it is and never contains a secret. */
+#define DBB_OPTIONS_ERROR dbb_options_error_quark()
+GQuark dbb_options_error_quark(void);
+
+typedef enum {
+    DBB_OPTIONS_ERROR_USAGE,       /* bad command line: unknown option, mount point count */
+    DBB_OPTIONS_ERROR_VALUE,       /* an option's value is out of range or malformed */
+    DBB_OPTIONS_ERROR_FILE,        /* config, token or CA file unreadable or unparsable */
+    DBB_OPTIONS_ERROR_PERMISSIONS, /* a file holding secrets is readable by group/others */
+    DBB_OPTIONS_ERROR_CREDENTIALS, /* credentials incomplete (one of AK/SK) or missing */
+} DbbOptionsError;
+
 typedef struct {
     /* [dbbackupfs] options, after the command line and the config file are merged. */
-    char *config_path;      /* the file read, or NULL */
-    char *endpoint;         /* NULL: public per-region hosts */
-    char **projects;        /* NULL: all (from IAM or the [project] groups) */
-    char **services;        /* never NULL after dbb_options_load(): the chosen service names */
-    double ttl;             /* 60 */
-    double negative_ttl;    /* 10 */
-    double max_stale;       /* 3600 */
-    double timeout;         /* 30 */
-    unsigned max_conns;     /* 8 */
-    char *cafile;           /* NULL */
-    GHashTable *service_endpoints; /* service name -> URL template, from [service NAME] */
-    GPtrArray *configured_projects; /* DbbProject from [project NAME] groups; NULL if none */
+    char *config_path;   /* the file read, or NULL */
+    char *endpoint;      /* NULL: public per-region hosts */
+    char **projects;     /* NULL: all (from IAM or the [project] groups) */
+    char **services;     /* never NULL after dbb_options_load(): the chosen service names */
+    double ttl;          /* 60 */
+    double negative_ttl; /* 10 */
+    double max_stale;    /* 3600 */
+    double timeout;      /* 30 */
+    unsigned max_conns;  /* 8 */
+    char *cafile;        /* NULL; else an absolute path */
+    GHashTable *service_endpoints;  /* service name -> URL template, from [service NAME] */
+    GPtrArray *configured_projects; /* DbbProject from [project NAME] groups; NULL if none.
+                                     * Not filtered by `projects`: the caller applies that
+                                     * filter to whichever source it lists. */
     DbbCredentials credentials;
     const char *credentials_source; /* "environment (AK/SK)", "DBBACKUPFS_TOKEN", "config
                                      * file [auth]": for messages, never the secret */
     /* FUSE side */
-    char *mountpoint;
+    gboolean has_uid, has_gid; /* uid=/gid= given: owner reported for every entry (these
+                                * are consumed here: libfuse's low-level API rejects them) */
+    guint32 uid, gid;
+    char *mountpoint; /* absolute (realpath), or "/dev/fd/N" as mount.fuse3 passes it */
     int foreground;
     int debug;
     int singlethread;
@@ -43,11 +61,19 @@ typedef struct {
     int show_version;
 } DbbOptions;
 
-/* Parse argv (consuming our own -o options and leaving FUSE's in *fuse_args, with "ro" and
+/* opts must be zeroed or cleared; it is overwritten.  On failure it is left cleared.
+ * Parse argv (consuming our own -o options and leaving FUSE's in *fuse_args, with "ro" and
  * "fsname=dbbackupfs", "subtype=dbbackupfs" added), read the config file, validate every
  * value and resolve the credentials.  Returns FALSE with a message for the user in *error.
  * With --help/--version it returns TRUE and sets show_help/show_version.  Credentials are
- * not required here (dbb_options_require_credentials() checks them). */
+ * not required here (dbb_options_require_credentials() checks them).
+ * The credential variables of the environment are wiped and unset once read, so the daemon's
+ * /proc/PID/environ does not show them: call this before any thread starts.
+ * fuse_args keeps argv[0], every -o option that is not ours (minus "rw" and the mount(8)
+ * options that mean nothing to FUSE: defaults, auto, noauto, user, users, nouser, nofail,
+ * _netdev, x-*, comment=), then "-o" "[debug,]ro[,fsname=dbbackupfs][,subtype=dbbackupfs]"
+ * (debug with -d or -o debug; fsname/subtype unless the user gave them).  -d implies -f, as in
+ * libfuse.  -f, -s, -h, -V and the mount point are recorded in opts and removed. */
 gboolean dbb_options_load(DbbOptions *opts, struct fuse_args *fuse_args, GError **error);
 
 /* FALSE with a clear message when no credentials were found. */
@@ -55,6 +81,9 @@ gboolean dbb_options_require_credentials(const DbbOptions *opts, GError **error)
 
 /* Print usage and every option to stdout (with FUSE's own). */
 void dbb_options_print_help(const char *progname);
+
+/* Print "dbbackupfs <version>" and libfuse's versions to stdout. */
+void dbb_options_print_version(void);
 
 void dbb_options_clear(DbbOptions *opts);
 
