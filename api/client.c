@@ -1,1 +1,207 @@
-/* placeholder: being written */
+/*
+ * dbbackupfs — the cloud client (see client.h): the http layer, the endpoint templates and
+ * the service tables wired together.  Each page request gets its own deadline of `timeout`;
+ * the paginator fetches pages concurrently and the http layer bounds the connections.
+ */
+#include <errno.h>
+#include <string.h>
+
+#include "client_internal.h"
+#include "endpoint.h"
+#include "error.h"
+#include "paginate.h"
+
+#define DEFAULT_TIMEOUT_S 30.0
+#define DEFAULT_MAX_CONNS 8
+/* Fixed query parameters a listing table may add besides offset and limit. */
+#define MAX_EXTRA_QUERY 6
+
+static GHashTable *copy_endpoints(GHashTable *src)
+{
+    GHashTable *copy = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
+    GHashTableIter iter;
+    gpointer key, value;
+
+    if (src == NULL)
+        return copy;
+    g_hash_table_iter_init(&iter, src);
+    while (g_hash_table_iter_next(&iter, &key, &value))
+        g_hash_table_insert(copy, g_strdup(key), g_strdup(value));
+    return copy;
+}
+
+DbbClient *dbb_client_new(const DbbClientConfig *config, GError **error)
+{
+    DbbClient *client = g_new0(DbbClient, 1);
+    double timeout = config->timeout > 0 ? config->timeout : DEFAULT_TIMEOUT_S;
+    DbbHttpConfig http_config = {0};
+
+    if (config->credentials != NULL)
+        dbb_credentials_copy(&client->credentials, config->credentials);
+    client->endpoint = g_strdup(config->endpoint);
+    client->service_endpoints = copy_endpoints(config->service_endpoints);
+    client->timeout_us = (gint64)(timeout * G_USEC_PER_SEC);
+    client->max_conns = config->max_conns > 0 ? config->max_conns : DEFAULT_MAX_CONNS;
+    client->iam_region = g_strdup(config->iam_region);
+    http_config.max_conns = client->max_conns;
+    http_config.cafile = config->cafile;
+    http_config.credentials = &client->credentials;
+    client->http = dbb_http_new(&http_config, error);
+    if (client->http == NULL) {
+        dbb_client_free(client);
+        return NULL;
+    }
+    return client;
+}
+
+void dbb_client_free(DbbClient *client)
+{
+    if (client == NULL)
+        return;
+    if (client->http != NULL)
+        dbb_http_free(client->http);
+    dbb_credentials_clear(&client->credentials);
+    g_free(client->endpoint);
+    g_hash_table_unref(client->service_endpoints);
+    g_free(client->iam_region);
+    g_free(client);
+}
+
+char *dbb_client_base_url(DbbClient *client, const char *service, const char *region,
+                          GError **error)
+{
+    const char *template = g_hash_table_lookup(client->service_endpoints, service);
+
+    if (template == NULL)
+        template = client->endpoint;
+    return dbb_endpoint_base_url(template, service, region, error);
+}
+
+gint64 dbb_client_deadline(DbbClient *client)
+{
+    return g_get_monotonic_time() + client->timeout_us;
+}
+
+gboolean dbb_path_segment_ok(const char *segment)
+{
+    if (segment == NULL || segment[0] == '\0' || strcmp(segment, ".") == 0 ||
+        strcmp(segment, "..") == 0)
+        return FALSE;
+    for (const guchar *p = (const guchar *)segment; *p != '\0'; p++)
+        if (*p < 0x20 || *p == 0x7f || strchr("/?#%", *p) != NULL)
+            return FALSE;
+    return TRUE;
+}
+
+/* "{project_id}" and "{instance_id}" of a table's path template filled in. */
+static char *fill_path(const char *path_template, const char *project_id, const char *instance_id)
+{
+    GString *path = g_string_new(path_template);
+
+    g_string_replace(path, "{project_id}", project_id, 0);
+    if (instance_id != NULL)
+        g_string_replace(path, "{instance_id}", instance_id, 0);
+    return g_string_free(path, FALSE);
+}
+
+typedef struct {
+    DbbClient *client;
+    const char *service;
+    const char *base_url;
+    const char *path;
+    const char *project_id;
+    const DbbListingTable *table;
+} PageSource;
+
+static gboolean fetch_page(gpointer data, guint64 offset, guint limit, DbbPage *page,
+                           GError **error)
+{
+    PageSource *src = data;
+    char offset_text[32], limit_text[16];
+    DbbQueryParam query[2 + MAX_EXTRA_QUERY];
+    DbbHttpResponse response = {0};
+    DbbHttpRequest request = {0};
+    gsize n = 0;
+
+    g_snprintf(offset_text, sizeof(offset_text), "%" G_GUINT64_FORMAT, offset);
+    g_snprintf(limit_text, sizeof(limit_text), "%u", limit);
+    query[n++] = (DbbQueryParam){"offset", offset_text};
+    query[n++] = (DbbQueryParam){"limit", limit_text};
+    for (gsize i = 0; i < src->table->n_query && i < MAX_EXTRA_QUERY; i++)
+        query[n++] = src->table->query[i];
+    request.service = src->service;
+    request.base_url = src->base_url;
+    request.path = src->path;
+    request.query = query;
+    request.n_query = n;
+    request.project_id = src->project_id;
+    request.deadline = dbb_client_deadline(src->client);
+    if (!dbb_http_get_json(src->client->http, &request, &response, error)) {
+        dbb_http_response_clear(&response);
+        return FALSE;
+    }
+    page->json = g_steal_pointer(&response.json);
+    page->body = g_steal_pointer(&response.body);
+    dbb_http_response_clear(&response);
+    return TRUE;
+}
+
+static gboolean check_segment(const char *service, const char *what, const char *value,
+                              GError **error)
+{
+    if (dbb_path_segment_ok(value))
+        return TRUE;
+    /* The value is not a credential, but it is not trusted either: do not echo it. */
+    g_set_error(error, DBB_API_ERROR, EIO, "%s: %s is not a valid path segment", service, what);
+    g_warning("%s", (*error)->message);
+    return FALSE;
+}
+
+GPtrArray *dbb_client_fetch_listing(DbbClient *client, const DbbService *service,
+                                    const DbbProject *project, const DbbListingTable *table,
+                                    gboolean is_backups, const char *instance_id, GError **error)
+{
+    g_autofree char *base_url = NULL;
+    g_autofree char *path = NULL;
+    DbbParseContext ctx = {.service = service, .listed_instance_id = instance_id};
+    DbbPaginateSpec spec;
+    PageSource src;
+
+    if (!check_segment(service->name, "project id", project->id, error) ||
+        (instance_id != NULL && !check_segment(service->name, "instance id", instance_id, error)))
+        return NULL;
+    base_url = dbb_client_base_url(client, service->name, project->region, error);
+    if (base_url == NULL)
+        return NULL;
+    path = fill_path(table->path_template, project->id, instance_id);
+    src = (PageSource){.client = client,
+                       .service = service->name,
+                       .base_url = base_url,
+                       .path = path,
+                       .project_id = project->id,
+                       .table = table};
+    dbb_service_spec_init(&spec, service, table, is_backups, &ctx);
+    spec.path = path;
+    spec.max_conns = client->max_conns;
+    spec.fetch = fetch_page;
+    spec.fetch_data = &src;
+    return dbb_paginate(&spec, error);
+}
+
+GPtrArray *dbb_client_list_projects(DbbClient *client, GError **error)
+{
+    return dbb_iam_list_projects(client, error);
+}
+
+GPtrArray *dbb_client_list_instances(DbbClient *client, const DbbService *service,
+                                     const DbbProject *project, GError **error)
+{
+    return dbb_service_list_instances(client, service, project, error);
+}
+
+GPtrArray *dbb_client_list_backups(DbbClient *client, const DbbService *service,
+                                   const DbbProject *project, const char *instance_id,
+                                   GError **error)
+{
+    return dbb_service_list_backups(client, service, project, instance_id, error);
+}

@@ -7,7 +7,8 @@
  *   DBB_API_ERROR (see error.h).  A listing is never silently short.
  * - At most `max_conns` HTTP requests are in flight at once, whatever the number of
  *   calling threads; connections are reused across requests and threads.
- * - One call (one listing, all its pages and retries) takes at most `timeout` seconds.
+ * - Each API request (one page, its retries included) takes at most `timeout` seconds, so a
+ *   listing that fails at its first page fails within `timeout`, and no listing hangs.
  * - GETs are retried with exponential backoff and full jitter, honouring Retry-After.
  * - No credential ever reaches a log line or an error message.
  * Thread-safe: any number of threads may call any function at once.
@@ -31,7 +32,7 @@ typedef struct {
     /* Per-service override of `endpoint` (same placeholders), keyed by service name
      * ("taurusdb", "geminidb", "ddm", "iam"); may be NULL. */
     GHashTable *service_endpoints;
-    double timeout;    /* seconds; one API call, retries included (default 30) */
+    double timeout;     /* seconds; one API request, retries included (default 30) */
     unsigned max_conns; /* concurrent requests (default 8) */
     const char *cafile; /* extra CA bundle, or NULL */
     const DbbCredentials *credentials;

@@ -60,8 +60,12 @@ static GLogWriterOutput writer(GLogLevelFlags level, const GLogField *fields, gs
 
 void dbb_log_init(gboolean debug)
 {
+    static gsize installed;
+
     debug_enabled = debug;
-    g_log_set_writer_func(writer, NULL, NULL);
+    /* GLib allows one writer per process; later calls only change the level. */
+    if (g_once_init_enter(&installed))
+        g_once_init_leave(&installed, (g_log_set_writer_func(writer, NULL, NULL), 1));
 }
 
 void dbb_log_use_syslog(void)

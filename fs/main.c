@@ -3,6 +3,7 @@
  * filesystem.  See dbbackupfs(1).
  */
 #include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -151,6 +152,9 @@ out_signals:
     fuse_remove_signal_handlers(se);
 out_destroy:
     fuse_session_destroy(se);
+    /* The loop returns the signal that ended it: an unmount asked for, not a failure. */
+    if (ret == SIGINT || ret == SIGTERM || ret == SIGHUP)
+        ret = 0;
     return ret ? 1 : 0;
 }
 
@@ -175,7 +179,7 @@ int main(int argc, char *argv[])
         goto out;
     }
     if (opts.show_version) {
-        printf("dbbackupfs %s\nFUSE library version %s\n", DBB_VERSION, fuse_pkgversion());
+        dbb_options_print_version();
         ret = 0;
         goto out;
     }

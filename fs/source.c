@@ -15,8 +15,9 @@ typedef struct {
     GPtrArray *primed; /* dbb_source_prime_projects() */
 } FetchCtx;
 
-/* The unit separator keeps keys unambiguous for any ID that came through JSON text. */
-#define SEP "\x1f"
+/* Keys read well in log lines; the instance ID, the only free-form part that can hold a
+ * '/', always comes last, so they stay unambiguous. */
+#define SEP "/"
 
 static gpointer fetch_projects(const char *key, gpointer data, GError **error)
 {
@@ -96,8 +97,8 @@ DbbBackupsValue *dbb_source_backups(DbbFs *fs, const DbbProject *project,
 {
     FetchCtx ctx = {
         .fs = fs, .project = project, .service = service, .instance_id = instance_id};
-    g_autofree char *key = g_strconcat("backups" SEP, project->id, SEP, service->name, SEP,
-                                       instance_id ? "i:" : "*", instance_id, NULL);
+    g_autofree char *key = g_strconcat("backups" SEP, project->id, SEP, service->name,
+                                       instance_id ? SEP : NULL, instance_id, NULL);
 
     return get(fs, key, fetch_backups, &ctx, expires_at, error);
 }

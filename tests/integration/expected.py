@@ -19,14 +19,26 @@ def sanitize(s):
     return "".join("_" if (c == "/" or ord(c) < 0x20 or ord(c) == 0x7F) else c for c in s)
 
 
+class Num(str):
+    """A JSON number kept as the exact text it was sent as."""
+
+
+def load_exact(text):
+    """Parse JSON keeping every number's spelling (Num) and key order."""
+    return json.loads(text, parse_float=Num, parse_int=Num)
+
+
+def fleet_exact(sim):
+    """The simulator's ground truth with numbers as sent (GET /_sim/fleet)."""
+    status, _, body = sim.request("GET", "/_sim/fleet")
+    assert status == 200, status
+    return load_exact(body)
+
+
 def raw_name(value):
     """The API's name as text: a string, or a number's text; None when missing/other."""
-    if isinstance(value, bool) or value is None:
-        return None
-    if isinstance(value, str):
-        return value
-    if isinstance(value, (int, float)):
-        return json.dumps(value)
+    if isinstance(value, str):  # Num included: its exact text
+        return str(value)
     return None
 
 
@@ -82,9 +94,27 @@ def assign_names(slots):
             return finals
 
 
-def render(record_text):
-    value = json.loads(record_text)
-    return (json.dumps(value, indent=2, ensure_ascii=False) + "\n").encode("utf-8")
+def pretty(v, ind=0):
+    """DESIGN.md's layout: two-space indent, "key": value, UTF-8, numbers as sent."""
+    pad = " " * (ind + 2)
+    if isinstance(v, Num):
+        return str(v)
+    if isinstance(v, str):
+        return json.dumps(v, ensure_ascii=False)
+    if v is True or v is False or v is None:
+        return {True: "true", False: "false", None: "null"}[v]
+    if isinstance(v, dict):
+        if not v:
+            return "{}"
+        items = [pad + json.dumps(k, ensure_ascii=False) + ": " + pretty(x, ind + 2) for k, x in v.items()]
+        return "{\n" + ",\n".join(items) + "\n" + " " * ind + "}"
+    if not v:
+        return "[]"
+    return "[\n" + ",\n".join(pad + pretty(x, ind + 2) for x in v) + "\n" + " " * ind + "]"
+
+
+def render(record):
+    return (pretty(record) + "\n").encode("utf-8")
 
 
 _TIME_RE = re.compile(
@@ -153,9 +183,8 @@ class Node:
 
 def _merge_by_id(records):
     out = {}
-    for text in records:
-        rec = json.loads(text)
-        out[rec.get("id")] = (text, rec)
+    for rec in records:
+        out[rec.get("id")] = (rec, rec)
     return list(out.values())
 
 
@@ -178,11 +207,8 @@ def expected_tree(fleet, services=SERVICES, projects=None):
 
 
 def _service(tree, spath, svc, data):
-    instances = [json.loads(t) if isinstance(t, str) else t for t in data.get("instances", [])]
-    backup_texts = [_text(b) for b in data.get("backups", [])] + [
-        _text(b) for b in data.get("table_backups", [])
-    ]
-    backups = _merge_by_id(backup_texts)
+    instances = data.get("instances", [])
+    backups = _merge_by_id(data.get("backups", []) + data.get("table_backups", []))
     groups = {}
     for text, rec in backups:
         groups.setdefault(rec.get("instance_id") or "", []).append((text, rec))
@@ -206,6 +232,3 @@ def _service(tree, spath, svc, data):
             start, finish = backup_times(svc, rec)
             tree[ipath + "/" + bname] = Node("file", mtime=finish, atime=start, content=render(text), record=rec)
 
-
-def _text(b):
-    return b if isinstance(b, str) else json.dumps(b, ensure_ascii=False, separators=(",", ":"))

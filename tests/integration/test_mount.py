@@ -21,7 +21,7 @@ import traceback
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from cloudsim import CloudSim  # noqa: E402
-from expected import SERVICES, expected_tree  # noqa: E402
+from expected import SERVICES, expected_tree, fleet_exact  # noqa: E402
 from mount import Mount, fuse_available  # noqa: E402
 
 BINARY = os.environ.get("DBBACKUPFS", "dbbackupfs")
@@ -119,7 +119,7 @@ def compare_tree(m, fleet, mount_start, **kw):
 
 
 def test_tree_matches_ground_truth(sim):
-    fleet = sim.fleet()
+    fleet = fleet_exact(sim)
     start = time.time()
     with Mount(BINARY, sim) as m:
         n = compare_tree(m, fleet, start)
@@ -197,7 +197,7 @@ def test_tab_completion(sim):
 
 
 def test_grep_and_newermt(sim):
-    fleet = sim.fleet()
+    fleet = fleet_exact(sim)
     expected = expected_tree(fleet)
     with Mount(BINARY, sim) as m:
         failed = {m.path(p) for p, n in expected.items() if n.kind == "file" and n.record.get("status") == "FAILED"}
@@ -236,7 +236,7 @@ def test_parallel_ls_fetches_each_listing_once(sim):
 
 
 def test_faults_still_give_identical_tree(sim):
-    fleet = sim.fleet()
+    fleet = fleet_exact(sim)
     start = time.time()
     sim.set_faults(error_rate=0.2, throttle_rate=0.1, truncate_rate=0.05, retry_after=0)
     try:

@@ -1,5 +1,650 @@
-/* placeholder: being written; skips until then */
+/*
+ * Unit tests of api/paginate.c with an in-process page source (no HTTP): exact page-call
+ * counts, lying totals, empty pages, duplicates, DDM's page-number offsets with and without
+ * page_no, a source that repeats itself forever, failing pages, measured concurrency and a
+ * merge order that does not depend on completion order.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+#include <errno.h>
+#include <glib.h>
+#include <string.h>
+
+#include "api/error.h"
+#include "api/paginate.h"
+
+#define TOTAL_HONEST  (-1)
+#define TOTAL_MISSING (-2)
+
+typedef struct Fake Fake;
+
+struct Fake {
+    /* The listing the server holds and how it serves it. */
+    guint n_items;
+    guint server_limit;     /* the largest page it serves */
+    gint64 total;           /* what pages report: TOTAL_HONEST, TOTAL_MISSING or a value */
+    const char *total_text; /* a raw total (e.g. "\"250\"", "\"lots\""), overrides total */
+    gboolean page_mode;     /* reads offset as a 0-based page number */
+    gboolean with_page_no;
+    gboolean same_page;   /* every request gets page 0 */
+    guint64 fail_offset;  /* a request at this offset fails (G_MAXUINT64: none) */
+    guint64 empty_offset; /* a request at this offset gets an empty page */
+    /* A hook that may rewrite an element: (index in listing, page offset) -> raw or NULL. */
+    char *(*element)(Fake *f, guint index, guint64 offset);
+    /* Measurement. */
+    GMutex lock;
+    GCond cond;
+    guint calls;
+    guint in_flight, peak;
+    guint gate;            /* hold pages until this many were in flight at once (0: off) */
+    gboolean reverse_done; /* pages after the first complete in descending order */
+    guint last_index, done_after_first;
+    GArray *offsets; /* guint64, in call order */
+    GArray *done;    /* guint64 offsets, in completion order */
+};
+
+typedef struct {
+    char *id;
+    char *raw;
+} Item;
+
+static void item_free(gpointer p)
+{
+    Item *item = p;
+
+    g_free(item->id);
+    g_free(item->raw);
+    g_free(item);
+}
+
+static gpointer parse_item(gpointer data, json_object *element, const char *raw, gsize raw_len,
+                           const char **id, GError **error)
+{
+    json_object *id_obj;
+    Item *item;
+
+    if (!json_object_object_get_ex(element, "id", &id_obj)) {
+        g_set_error(error, DBB_API_ERROR, EIO, "no id");
+        return NULL;
+    }
+    item = g_new0(Item, 1);
+    item->id = g_strdup(json_object_get_string(id_obj));
+    item->raw = g_strndup(raw, raw_len);
+    *id = item->id;
+    return item;
+}
+
+static Fake *fake_new(guint n_items, guint server_limit)
+{
+    Fake *f = g_new0(Fake, 1);
+
+    f->n_items = n_items;
+    f->server_limit = server_limit;
+    f->total = TOTAL_HONEST;
+    f->fail_offset = G_MAXUINT64;
+    f->empty_offset = G_MAXUINT64;
+    f->with_page_no = TRUE;
+    f->offsets = g_array_new(FALSE, FALSE, sizeof(guint64));
+    f->done = g_array_new(FALSE, FALSE, sizeof(guint64));
+    g_mutex_init(&f->lock);
+    g_cond_init(&f->cond);
+    return f;
+}
+
+static void fake_free(Fake *f)
+{
+    g_array_unref(f->offsets);
+    g_array_unref(f->done);
+    g_mutex_clear(&f->lock);
+    g_cond_clear(&f->cond);
+    g_free(f);
+}
+
+static char *default_element(guint index)
+{
+    return g_strdup_printf("{\"id\": \"id-%05u\", \"n\": %u, \"big\": 12345678901234567890123}",
+                           index, index);
+}
+
+static char *fake_body(Fake *f, guint64 offset, guint limit)
+{
+    GString *body = g_string_new("{\"items\" : [");
+    guint page = MIN(limit, f->server_limit);
+    guint64 start = f->same_page ? 0 : f->page_mode ? offset * page : offset;
+
+    if (offset == f->empty_offset)
+        start = G_MAXUINT64;
+    for (guint64 i = start; i < f->n_items && i < start + page; i++) {
+        char *element = f->element != NULL ? f->element(f, (guint)i, offset) : NULL;
+        if (element == NULL)
+            element = default_element((guint)i);
+        g_string_append_printf(body, "%s\n  %s", i > start ? "," : "", element);
+        g_free(element);
+    }
+    g_string_append(body, "]");
+    if (f->total_text != NULL)
+        g_string_append_printf(body, ", \"total\": %s", f->total_text);
+    else if (f->total != TOTAL_MISSING)
+        g_string_append_printf(body, ", \"total\": %" G_GINT64_FORMAT,
+                               f->total == TOTAL_HONEST ? (gint64)f->n_items : f->total);
+    if (f->with_page_no)
+        g_string_append_printf(body, ", \"page_no\": %" G_GUINT64_FORMAT,
+                               f->page_mode ? offset + 1 : offset / page + 1);
+    g_string_append(body, "}\n");
+    return g_string_free(body, FALSE);
+}
+
+/* Hold a page until the gate opens or, for reverse_done, until its turn comes. */
+static void fake_hold(Fake *f, guint64 offset)
+{
+    gint64 until = g_get_monotonic_time() + 5 * G_TIME_SPAN_SECOND;
+    guint index = (guint)(f->page_mode ? offset : offset / f->server_limit);
+
+    if (offset == 0)
+        return;
+    /* The gate opens for good once `gate` fetches have been in flight together. */
+    while (f->gate > 0 && f->peak < f->gate && g_cond_wait_until(&f->cond, &f->lock, until))
+        ;
+    while (f->reverse_done && f->done_after_first != f->last_index - index &&
+           g_cond_wait_until(&f->cond, &f->lock, until))
+        ;
+}
+
+static gboolean fake_fetch(gpointer data, guint64 offset, guint limit, DbbPage *page,
+                           GError **error)
+{
+    Fake *f = data;
+    g_autofree char *body = NULL;
+    gboolean ok = TRUE;
+
+    g_mutex_lock(&f->lock);
+    f->calls++;
+    g_array_append_val(f->offsets, offset);
+    f->in_flight++;
+    f->peak = MAX(f->peak, f->in_flight);
+    g_cond_broadcast(&f->cond);
+    fake_hold(f, offset);
+    g_mutex_unlock(&f->lock);
+
+    if (offset == f->fail_offset) {
+        g_set_error(error, DBB_API_ERROR, EIO, "test: GET /items: HTTP 500");
+        ok = FALSE;
+    } else {
+        body = fake_body(f, offset, limit);
+        page->json = json_tokener_parse(body);
+        assert_non_null(page->json);
+        page->body = g_bytes_new(body, strlen(body));
+    }
+
+    g_mutex_lock(&f->lock);
+    f->in_flight--;
+    g_array_append_val(f->done, offset);
+    if (offset != 0)
+        f->done_after_first++;
+    g_cond_broadcast(&f->cond);
+    g_mutex_unlock(&f->lock);
+    return ok;
+}
+
+static DbbPaginateSpec spec_for(Fake *f, guint limit, guint max_conns)
+{
+    DbbPaginateSpec spec = {
+        .service = "test",
+        .path = "/items",
+        .items_member = "items",
+        .total_member = "total",
+        .limit = limit,
+        .max_conns = max_conns,
+        .fetch = fake_fetch,
+        .fetch_data = f,
+        .parse = parse_item,
+        .item_free = item_free,
+    };
+    return spec;
+}
+
+/* The listing holds exactly id-00000 ... id-<n-1>, in that order, with their raw text. */
+static void assert_complete(GPtrArray *items, guint n)
+{
+    assert_non_null(items);
+    assert_int_equal(items->len, n);
+    for (guint i = 0; i < n; i++) {
+        Item *item = g_ptr_array_index(items, i);
+        g_autofree char *id = g_strdup_printf("id-%05u", i);
+        g_autofree char *raw = default_element(i);
+        assert_string_equal(item->id, id);
+        assert_string_equal(item->raw, raw);
+    }
+}
+
+static GPtrArray *run(Fake *f, guint limit, guint max_conns, gboolean ddm, GError **error)
+{
+    DbbPaginateSpec spec = spec_for(f, limit, max_conns);
+
+    spec.offset_may_be_page = ddm;
+    return dbb_paginate(&spec, error);
+}
+
+static const guint sizes[] = {0, 1, 99, 100, 101, 250, 1000};
+
+static guint pages_for(guint n, guint limit)
+{
+    return MAX(1, (n + limit - 1) / limit);
+}
+
+static void test_counts(void **state)
+{
+    for (gsize i = 0; i < G_N_ELEMENTS(sizes); i++) {
+        Fake *f = fake_new(sizes[i], 100);
+        g_autoptr(GError) error = NULL;
+        g_autoptr(GPtrArray) items = run(f, 100, 8, FALSE, &error);
+
+        assert_null(error);
+        assert_complete(items, sizes[i]);
+        assert_int_equal(f->calls, pages_for(sizes[i], 100));
+        fake_free(f);
+    }
+}
+
+/* Offsets are item indexes, one request per page, each page once, the first page first. */
+static void test_offsets_sent(void **state)
+{
+    Fake *f = fake_new(1000, 100);
+    g_autoptr(GPtrArray) items = run(f, 100, 3, FALSE, NULL);
+    guint seen[10] = {0};
+
+    assert_complete(items, 1000);
+    assert_int_equal(f->offsets->len, 10);
+    assert_int_equal(g_array_index(f->offsets, guint64, 0), 0);
+    for (guint i = 0; i < f->offsets->len; i++) {
+        guint64 offset = g_array_index(f->offsets, guint64, i);
+        assert_int_equal(offset % 100, 0);
+        assert_true(offset < 1000);
+        seen[offset / 100]++;
+    }
+    for (guint i = 0; i < 10; i++)
+        assert_int_equal(seen[i], 1);
+    fake_free(f);
+}
+
+static void test_ddm_item_server(void **state)
+{
+    for (int with_page_no = 0; with_page_no < 2; with_page_no++) {
+        for (gsize i = 0; i < G_N_ELEMENTS(sizes); i++) {
+            Fake *f = fake_new(sizes[i], 128);
+            g_autoptr(GError) error = NULL;
+            g_autoptr(GPtrArray) items = NULL;
+
+            f->with_page_no = with_page_no;
+            items = run(f, 128, 8, TRUE, &error);
+            assert_null(error);
+            assert_complete(items, sizes[i]);
+            assert_int_equal(f->calls, pages_for(sizes[i], 128));
+            fake_free(f);
+        }
+    }
+}
+
+/* A server reading offset as a page number: one extra request (the probe) beyond one page. */
+static void test_ddm_page_server(void **state)
+{
+    for (int with_page_no = 0; with_page_no < 2; with_page_no++) {
+        for (gsize i = 0; i < G_N_ELEMENTS(sizes); i++) {
+            Fake *f = fake_new(sizes[i], 128);
+            g_autoptr(GError) error = NULL;
+            g_autoptr(GPtrArray) items = NULL;
+            guint pages = pages_for(sizes[i], 128);
+
+            f->with_page_no = with_page_no;
+            f->page_mode = TRUE;
+            items = run(f, 128, 8, TRUE, &error);
+            assert_null(error);
+            assert_complete(items, sizes[i]);
+            assert_int_equal(f->calls, pages == 1 ? 1 : pages + 1);
+            /* After the probe (offset 128) come the page numbers 1, 2, ... */
+            for (guint k = 2; k < f->offsets->len; k++)
+                assert_true(g_array_index(f->offsets, guint64, k) < pages);
+            fake_free(f);
+        }
+    }
+}
+
+/* Without a total, a page-number server is told apart by a probe that repeats page 0. */
+static void test_ddm_page_server_no_total(void **state)
+{
+    Fake *f = fake_new(300, 128);
+    g_autoptr(GPtrArray) items = NULL;
+
+    f->page_mode = TRUE;
+    f->with_page_no = FALSE;
+    f->total = TOTAL_MISSING;
+    /* The probe at offset 128 is page 128: empty; without a total or page_no that reads as
+     * the end of the data, so only what could be proven is listed, and a warning says so. */
+    items = run(f, 128, 8, TRUE, NULL);
+    assert_non_null(items);
+    assert_int_equal(items->len, 128);
+    assert_int_equal(f->calls, 2);
+    fake_free(f);
+
+    /* With page_no the probe settles it. */
+    f = fake_new(300, 128);
+    f->page_mode = TRUE;
+    f->total = TOTAL_MISSING;
+    g_clear_pointer(&items, g_ptr_array_unref);
+    items = run(f, 128, 8, TRUE, NULL);
+    assert_complete(items, 300);
+    /* page 0, probe, pages 1 and 2 (short: the end) */
+    assert_int_equal(f->calls, 4);
+    fake_free(f);
+}
+
+static GPtrArray *run_total(guint n, gint64 total, const char *total_text, guint max_conns,
+                            guint *calls)
+{
+    Fake *f = fake_new(n, 100);
+    GPtrArray *items;
+
+    f->total = total;
+    f->total_text = total_text;
+    items = run(f, 100, max_conns, FALSE, NULL);
+    *calls = f->calls;
+    fake_free(f);
+    return items;
+}
+
+static void test_lying_totals(void **state)
+{
+    guint calls;
+    GPtrArray *items;
+
+    /* Too high: the short page ends the sweep; nothing received is lost. */
+    items = run_total(250, 500, NULL, 1, &calls);
+    assert_complete(items, 250);
+    assert_int_equal(calls, 3);
+    g_ptr_array_unref(items);
+    items = run_total(250, 500, NULL, 8, &calls);
+    assert_complete(items, 250);
+    assert_in_range(calls, 3, 5);
+    g_ptr_array_unref(items);
+    /* Absurdly high: still bounded by the first empty page. */
+    items = run_total(250, G_GINT64_CONSTANT(1) << 60, NULL, 4, &calls);
+    assert_complete(items, 250);
+    assert_in_range(calls, 3, 3 + 4);
+    g_ptr_array_unref(items);
+    /* Too low: the full pages prove it; the sweep goes on page by page. */
+    items = run_total(250, 50, NULL, 8, &calls);
+    assert_complete(items, 250);
+    assert_int_equal(calls, 3);
+    g_ptr_array_unref(items);
+    items = run_total(250, 0, NULL, 8, &calls);
+    assert_complete(items, 250);
+    assert_int_equal(calls, 3);
+    g_ptr_array_unref(items);
+    /* A string total is read; a negative or non-numeric one is no total. */
+    items = run_total(250, 0, "\"250\"", 8, &calls);
+    assert_complete(items, 250);
+    assert_int_equal(calls, 3);
+    g_ptr_array_unref(items);
+    items = run_total(250, 0, "-5", 8, &calls);
+    assert_complete(items, 250);
+    assert_int_equal(calls, 3);
+    g_ptr_array_unref(items);
+    items = run_total(250, 0, "\"lots\"", 8, &calls);
+    assert_complete(items, 250);
+    assert_int_equal(calls, 3);
+    g_ptr_array_unref(items);
+    items = run_total(250, 0, "{\"n\": 250}", 8, &calls);
+    assert_complete(items, 250);
+    assert_int_equal(calls, 3);
+    g_ptr_array_unref(items);
+    /* Missing: page by page until a short page, or an empty one after a full one. */
+    items = run_total(250, TOTAL_MISSING, NULL, 8, &calls);
+    assert_complete(items, 250);
+    assert_int_equal(calls, 3);
+    g_ptr_array_unref(items);
+    items = run_total(200, TOTAL_MISSING, NULL, 8, &calls);
+    assert_complete(items, 200);
+    assert_int_equal(calls, 3);
+    g_ptr_array_unref(items);
+    items = run_total(0, TOTAL_MISSING, NULL, 8, &calls);
+    assert_complete(items, 0);
+    assert_int_equal(calls, 1);
+    g_ptr_array_unref(items);
+}
+
+static void test_empty_page_before_total(void **state)
+{
+    Fake *f = fake_new(500, 100);
+    g_autoptr(GPtrArray) items = NULL;
+
+    f->empty_offset = 200;
+    items = run(f, 100, 1, FALSE, NULL);
+    /* Pages 0 and 1 are kept; the empty page 2 ends the sweep. */
+    assert_complete(items, 200);
+    assert_int_equal(f->calls, 3);
+    fake_free(f);
+}
+
+/* id-00150 (page 1) comes back on page 2 with other contents: one entry, the later
+ * version, at the first position. */
+static char *dup_element(Fake *f, guint index, guint64 offset)
+{
+    if (index == 210)
+        return g_strdup("{\"id\": \"id-00150\", \"n\": \"changed\"}");
+    if (index == 220)
+        return default_element(30); /* an identical repeat of a page-0 record */
+    return NULL;
+}
+
+static void test_duplicates(void **state)
+{
+    Fake *f = fake_new(250, 100);
+    g_autoptr(GPtrArray) items = NULL;
+
+    f->element = dup_element;
+    items = run(f, 100, 8, FALSE, NULL);
+    assert_non_null(items);
+    assert_int_equal(items->len, 248);
+    for (guint i = 0, expect = 0; i < items->len; i++, expect++) {
+        Item *item = g_ptr_array_index(items, i);
+        g_autofree char *id = NULL;
+
+        if (expect == 210 || expect == 220)
+            expect++;
+        id = g_strdup_printf("id-%05u", expect);
+        assert_string_equal(item->id, id);
+        if (expect == 150)
+            assert_string_equal(item->raw, "{\"id\": \"id-00150\", \"n\": \"changed\"}");
+    }
+    fake_free(f);
+}
+
+static void test_same_page_forever(void **state)
+{
+    const gint64 totals[] = {TOTAL_HONEST, TOTAL_MISSING, G_GINT64_CONSTANT(1) << 50};
+
+    for (gsize ddm = 0; ddm < 2; ddm++) {
+        for (gsize i = 0; i < G_N_ELEMENTS(totals); i++) {
+            Fake *f = fake_new(100000, 100);
+            g_autoptr(GPtrArray) items = NULL;
+
+            f->same_page = TRUE;
+            f->total = totals[i];
+            items = run(f, 100, 4, ddm, NULL);
+            assert_complete(items, 100);
+            assert_in_range(f->calls, 2, 2 + 2 * 4);
+            fake_free(f);
+        }
+    }
+}
+
+static void test_failing_page(void **state)
+{
+    const guint64 fail_at[] = {0, 100, 500, 900};
+
+    for (gsize i = 0; i < G_N_ELEMENTS(fail_at); i++) {
+        Fake *f = fake_new(1000, 100);
+        g_autoptr(GError) error = NULL;
+        g_autoptr(GPtrArray) items = NULL;
+
+        f->fail_offset = fail_at[i];
+        items = run(f, 100, 4, FALSE, &error);
+        assert_null(items);
+        assert_non_null(error);
+        assert_true(g_error_matches(error, DBB_API_ERROR, EIO));
+        assert_non_null(strstr(error->message, "HTTP 500"));
+        fake_free(f);
+    }
+}
+
+/* The peak number of fetches in flight reaches max_conns and never passes it. */
+static void test_concurrency_bound(void **state)
+{
+    const guint conns[] = {1, 2, 4, 8};
+
+    for (gsize i = 0; i < G_N_ELEMENTS(conns); i++) {
+        Fake *f = fake_new(2000, 100);
+        g_autoptr(GPtrArray) items = NULL;
+
+        f->gate = conns[i];
+        items = run(f, 100, conns[i], FALSE, NULL);
+        assert_complete(items, 2000);
+        assert_int_equal(f->peak, conns[i]);
+        assert_int_equal(f->calls, 20);
+        fake_free(f);
+    }
+}
+
+/* Pages finishing last-first still merge in page order. */
+static void test_merge_order(void **state)
+{
+    Fake *f = fake_new(1050, 100);
+    g_autoptr(GPtrArray) items = NULL;
+
+    f->reverse_done = TRUE;
+    f->last_index = 10;
+    items = run(f, 100, 16, FALSE, NULL);
+    assert_complete(items, 1050);
+    /* The pages really did finish last-first. */
+    assert_int_equal(f->done->len, 11);
+    for (guint i = 1; i < 11; i++)
+        assert_int_equal(g_array_index(f->done, guint64, i), (11 - i) * 100);
+    fake_free(f);
+}
+
+/* ---- page shapes ---- */
+
+typedef struct {
+    const char *body;
+    gboolean ok;
+    guint n_items;
+} ShapeCase;
+
+static gboolean static_fetch(gpointer data, guint64 offset, guint limit, DbbPage *page,
+                             GError **error)
+{
+    const char *body = data;
+
+    page->json = json_tokener_parse(body);
+    page->body = g_bytes_new(body, strlen(body));
+    return TRUE;
+}
+
+static void test_page_shapes(void **state)
+{
+    const ShapeCase cases[] = {
+        {"{\"items\": [], \"total\": 0}", TRUE, 0},
+        {"{\"total\": 0}", TRUE, 0}, /* nothing to list, array left out */
+        {"{\"items\": null, \"total\": 0}", TRUE, 0},
+        {"{\"total\": 3}", FALSE, 0}, /* missing while the total says more */
+        {"{\"items\": {\"id\": \"a\"}, \"total\": 1}", FALSE, 0},
+        {"{\"items\": \"a\", \"total\": 1}", FALSE, 0},
+        {"{\"items\": [{\"id\": \"a\"}, 7], \"total\": 2}", FALSE, 0},
+        {"{\"items\": [{\"id\": \"a\"}, [1]], \"total\": 2}", FALSE, 0},
+        {"{\"items\": [{\"name\": \"no id\"}], \"total\": 1}", FALSE, 0}, /* parser refuses */
+        {"[{\"id\": \"a\"}]", FALSE, 0},
+        {"{\"items\": [{\"id\": \"a\"}, {\"id\": \"b\"}], \"items\": [{\"id\": \"c\"}]}", TRUE, 1},
+        {"{\"items\": [{\"id\": \"a\", \"d\": {\"e\": [[[{\"f\": \"]}\"}]]]}}], \"total\": 1}",
+         TRUE, 1},
+    };
+
+    for (gsize i = 0; i < G_N_ELEMENTS(cases); i++) {
+        DbbPaginateSpec spec = spec_for(NULL, 100, 2);
+        g_autoptr(GError) error = NULL;
+        g_autoptr(GPtrArray) items = NULL;
+
+        spec.fetch = static_fetch;
+        spec.fetch_data = (gpointer)cases[i].body;
+        items = dbb_paginate(&spec, &error);
+        if (cases[i].ok) {
+            if (items == NULL)
+                fail_msg("case %zu: %s", i, error->message);
+            assert_int_equal(items->len, cases[i].n_items);
+        } else {
+            if (items != NULL)
+                fail_msg("case %zu accepted", i);
+            assert_true(g_error_matches(error, DBB_API_ERROR, EIO));
+            assert_non_null(strstr(error->message, "test: GET /items"));
+        }
+    }
+}
+
+/* The raw text disagrees with the parsed JSON (the body was not what json-c saw). */
+static gboolean mismatched_fetch(gpointer data, guint64 offset, guint limit, DbbPage *page,
+                                 GError **error)
+{
+    const char *seen = "{\"items\": [{\"id\": \"a\"}, {\"id\": \"b\"}], \"total\": 2}";
+    const char *text = data;
+
+    page->json = json_tokener_parse(seen);
+    page->body = g_bytes_new(text, strlen(text));
+    return TRUE;
+}
+
+static void test_raw_mismatch(void **state)
+{
+    const char *texts[] = {
+        "{\"items\": [{\"id\": \"a\"}], \"total\": 2}",
+        "{\"items\": [{\"id\": \"a\"}, {\"id\": \"b\"}], \"total\": 2",
+        "{\"items\": [{\"id\": \"a\"}, {\"id\": \"b\"}]} trailing",
+        "",
+    };
+
+    for (gsize i = 0; i < G_N_ELEMENTS(texts); i++) {
+        DbbPaginateSpec spec = spec_for(NULL, 100, 2);
+        g_autoptr(GError) error = NULL;
+        g_autoptr(GPtrArray) items = NULL;
+
+        spec.fetch = mismatched_fetch;
+        spec.fetch_data = (gpointer)texts[i];
+        items = dbb_paginate(&spec, &error);
+        assert_null(items);
+        assert_true(g_error_matches(error, DBB_API_ERROR, EIO));
+    }
+}
+
 int main(void)
 {
-    return 77;
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_counts),
+        cmocka_unit_test(test_offsets_sent),
+        cmocka_unit_test(test_ddm_item_server),
+        cmocka_unit_test(test_ddm_page_server),
+        cmocka_unit_test(test_ddm_page_server_no_total),
+        cmocka_unit_test(test_lying_totals),
+        cmocka_unit_test(test_empty_page_before_total),
+        cmocka_unit_test(test_duplicates),
+        cmocka_unit_test(test_same_page_forever),
+        cmocka_unit_test(test_failing_page),
+        cmocka_unit_test(test_concurrency_bound),
+        cmocka_unit_test(test_merge_order),
+        cmocka_unit_test(test_page_shapes),
+        cmocka_unit_test(test_raw_mismatch),
+    };
+
+    return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,0 +1,56 @@
+/*
+ * dbbackupfs — the client's insides, shared by client.c, iam.c and services.c (internal
+ * to api/).
+ */
+#pragma once
+
+#include <glib.h>
+
+#include "client.h"
+#include "credentials.h"
+#include "http.h"
+#include "service_ops.h"
+
+G_BEGIN_DECLS
+
+struct DbbClient {
+    DbbHttp *http;
+    DbbCredentials credentials;    /* our copy: the http layer points at it */
+    char *endpoint;                /* template or NULL */
+    GHashTable *service_endpoints; /* service name -> template (owned copies) */
+    gint64 timeout_us;
+    unsigned max_conns;
+    char *iam_region;
+};
+
+/* Base URL of `service` in `region` from the configured template or the public hosts. */
+char *dbb_client_base_url(DbbClient *client, const char *service, const char *region,
+                          GError **error);
+
+/* The deadline of a request started now. */
+gint64 dbb_client_deadline(DbbClient *client);
+
+/* A complete listing: one table of `service` for `project` (and instance_id for
+ * per-instance listings), paginated and parsed.  Elements: DbbInstance or DbbBackup. */
+GPtrArray *dbb_client_fetch_listing(DbbClient *client, const DbbService *service,
+                                    const DbbProject *project, const DbbListingTable *table,
+                                    gboolean is_backups, const char *instance_id, GError **error);
+
+/* IDs go into URL paths: a segment must be non-empty, not "." or "..", and free of '/',
+ * '?', '#', '%' and control bytes, so nothing can escape it (the http layer percent-encodes
+ * whatever else it holds; '%' is refused because signers disagree on decoding it). */
+gboolean dbb_path_segment_ok(const char *segment);
+
+/* services.c: the listings behind dbb_client_list_instances()/_backups(). */
+GPtrArray *dbb_service_list_instances(DbbClient *client, const DbbService *service,
+                                      const DbbProject *project, GError **error);
+GPtrArray *dbb_service_list_backups(DbbClient *client, const DbbService *service,
+                                    const DbbProject *project, const char *instance_id,
+                                    GError **error);
+
+/* iam.c */
+GPtrArray *dbb_iam_list_projects(DbbClient *client, GError **error);
+/* The projects of an IAM response body (exposed for tests). */
+GPtrArray *dbb_iam_parse_projects(json_object *body, GError **error);
+
+G_END_DECLS
