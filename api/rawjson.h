@@ -4,9 +4,10 @@
  * json-c cannot give back a value's exact text (it clamps big integers, turns -0 into 0,
  * re-spells numbers), while a backup file must show each record exactly as the API sent
  * it.  This scanner walks the page body bytes and reports where each value lies, so the
- * caller can copy the exact text.  It never allocates per value, never recurses (nesting
- * depth is bounded only by memory for the bracket stack), never reads outside [0, len), and
- * rejects text that is not well-formed JSON structure.  For a member that occurs twice in
+ * caller can copy the exact text.  It never recurses (a container is walked with an explicit
+ * bracket stack, so nesting depth is bounded only by memory), never reads outside [0, len),
+ * and rejects text whose structure is not well-formed JSON (brackets, strings, commas and
+ * colons; the spelling of scalars is json-c's business).  For a member that occurs twice in
  * one object the last occurrence counts, as in json-c.
  */
 #pragma once
