@@ -264,22 +264,6 @@ static void prepared_clear(Prepared *p)
     g_free(p->log_target);
 }
 
-/* Each segment percent-encoded as the signer encodes it, so the wire path and the canonical
- * URI agree even if a segment ever holds a reserved character. */
-static char *encode_path(const char *path)
-{
-    g_auto(GStrv) segments = g_strsplit(path, "/", -1);
-    GString *out = g_string_new(NULL);
-
-    for (gsize i = 0; segments[i]; i++) {
-        g_autofree char *enc = dbb_sign_uri_encode(segments[i]);
-        if (i > 0)
-            g_string_append_c(out, '/');
-        g_string_append(out, enc);
-    }
-    return g_string_free(out, FALSE);
-}
-
 static char *host_header(GUri *uri)
 {
     const char *host = g_uri_get_host(uri);
@@ -306,7 +290,7 @@ static gboolean prepare(const DbbHttpRequest *req, Prepared *p, GError **error)
                     req->base_url);
         return FALSE;
     }
-    wire_path = encode_path(req->path);
+    wire_path = dbb_sign_encode_path(req->path);
     base_path = g_uri_unescape_string(g_uri_get_path(uri), NULL);
     p->host = host_header(uri);
     p->sign_path = g_strconcat(base_path ? base_path : "", req->path, NULL);

@@ -21,8 +21,8 @@ typedef struct {
 
 /* A database instance as its service's instance listing shows it. */
 typedef struct {
-    char *id;    /* never NULL */
-    char *name;  /* a string as received, a number's text, or NULL when missing/other */
+    char *id;     /* never NULL */
+    char *name;   /* a string as received, a number's text, or NULL when missing/other */
     gint64 mtime; /* `updated`, else `created`, as UTC epoch seconds; 0 when unknown */
 } DbbInstance;
 

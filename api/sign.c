@@ -66,9 +66,7 @@ char *dbb_sign_canonical_query(const DbbQueryParam *query, gsize n_query)
     return g_string_free(out, FALSE);
 }
 
-/* Each segment encoded on its own, and always a trailing '/', so that "/a/b" and "/a/b/"
- * sign alike, as in the SDKs. */
-static char *canonical_uri(const char *path)
+char *dbb_sign_encode_path(const char *path)
 {
     g_auto(GStrv) segments = g_strsplit(path ? path : "", "/", -1);
     GString *out = g_string_new(NULL);
@@ -80,9 +78,21 @@ static char *canonical_uri(const char *path)
             g_string_append_c(out, '/');
         g_string_append(out, enc);
     }
-    if (out->len == 0 || out->str[out->len - 1] != '/')
-        g_string_append_c(out, '/');
     return g_string_free(out, FALSE);
+}
+
+/* Canonical URI: the encoded path, always ending in '/', so "/a/b" and "/a/b/" sign alike,
+ * as in the SDKs. */
+static char *canonical_uri(const char *path)
+{
+    char *enc = dbb_sign_encode_path(path);
+    gsize len = strlen(enc);
+
+    if (len > 0 && enc[len - 1] == '/')
+        return enc;
+    char *out = g_strconcat(enc, "/", NULL);
+    g_free(enc);
+    return out;
 }
 
 typedef struct {

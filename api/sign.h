@@ -36,6 +36,9 @@ typedef struct {
 /* RFC 3986 percent-encoding as the SDK signer does it: A-Z a-z 0-9 - _ . ~ kept, every other
  * byte %XX with upper-case hex. */
 char *dbb_sign_uri_encode(const char *s);
+/* The path with each '/'-separated segment percent-encoded as above (no trailing '/'
+ * added): what goes on the wire, matching what is signed. */
+char *dbb_sign_encode_path(const char *path);
 /* Canonical query string: pairs sorted by key, then value (bytewise, on the decoded text, as
  * the Node, Go and Python SDKs sort), each encoded as key=value, joined with '&'. */
 char *dbb_sign_canonical_query(const DbbQueryParam *query, gsize n_query);

@@ -22,14 +22,18 @@ typedef struct {
     const DbbService **services; /* the services shown, sorted by name */
     guint n_services;
     DbbProjectsValue *configured_projects; /* from [project] groups, or NULL: ask IAM */
-    char **project_filter;          /* project names to show, or NULL: all */
-    gint64 mount_time;              /* wall-clock seconds: the time of directories */
+    char **project_filter;                 /* project names to show, or NULL: all */
+    gint64 mount_time;                     /* wall-clock seconds: the time of directories */
     uid_t uid;
     gid_t gid;
     gint64 ttl;          /* µs */
     gint64 negative_ttl; /* µs */
     GMutex views_lock;
     GHashTable *views; /* directory ino -> DbbDirView *, the last view built */
+    /* Open file and directory handles -> their free function.  The kernel does not always
+     * release every handle before an unmount ends the session; these are freed then. */
+    GMutex handles_lock;
+    GHashTable *handles;
 } DbbFs;
 
 G_END_DECLS

@@ -88,13 +88,23 @@ static DbbFs *fs_new(const DbbOptions *o, DbbClient *client)
     fs->ttl = cc.ttl;
     fs->negative_ttl = (gint64)(o->negative_ttl * G_USEC_PER_SEC);
     g_mutex_init(&fs->views_lock);
-    fs->views = g_hash_table_new_full(g_int64_hash, g_int64_equal, g_free,
-                                      (GDestroyNotify)dbb_view_unref);
+    fs->views =
+        g_hash_table_new_full(g_int64_hash, g_int64_equal, g_free, (GDestroyNotify)dbb_view_unref);
+    g_mutex_init(&fs->handles_lock);
+    fs->handles = g_hash_table_new(g_direct_hash, g_direct_equal);
     return fs;
 }
 
 static void fs_free(DbbFs *fs)
 {
+    GHashTableIter it;
+    gpointer handle, free_func;
+
+    g_hash_table_iter_init(&it, fs->handles);
+    while (g_hash_table_iter_next(&it, &handle, &free_func))
+        ((GDestroyNotify)free_func)(handle);
+    g_hash_table_unref(fs->handles);
+    g_mutex_clear(&fs->handles_lock);
     g_hash_table_unref(fs->views);
     g_mutex_clear(&fs->views_lock);
     dbb_node_table_free(fs->nodes);

@@ -118,8 +118,8 @@ DbbNodeTable *dbb_node_table_new(void)
     DbbIdentity root = {.kind = DBB_NODE_ROOT};
 
     g_mutex_init(&t->lock);
-    t->nodes = g_hash_table_new_full(g_int64_hash, g_int64_equal, NULL,
-                                     (GDestroyNotify)dbb_node_unref);
+    t->nodes =
+        g_hash_table_new_full(g_int64_hash, g_int64_equal, NULL, (GDestroyNotify)dbb_node_unref);
     DbbNode *n = node_new(&root, DBB_ROOT_INO);
     n->nlookup = 1; /* the kernel never forgets the root */
     g_hash_table_insert(t->nodes, &n->ino, n);

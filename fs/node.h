@@ -30,10 +30,10 @@ typedef enum {
 /* Identity of a node; which members are set depends on kind. Borrowed strings. */
 typedef struct {
     DbbNodeKind kind;
-    const DbbProject *project;  /* PROJECT and below */
-    const DbbService *service;  /* SERVICE and below */
-    const char *instance_id;    /* INSTANCE and below */
-    const char *backup_id;      /* BACKUP */
+    const DbbProject *project; /* PROJECT and below */
+    const DbbService *service; /* SERVICE and below */
+    const char *instance_id;   /* INSTANCE and below */
+    const char *backup_id;     /* BACKUP */
 } DbbIdentity;
 
 typedef struct {

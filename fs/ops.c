@@ -81,8 +81,8 @@ static void dbb_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
     if (!entry) {
         /* A definite "no such name" from a complete listing: let the kernel remember it. */
         memset(&e, 0, sizeof(e));
-        e.entry_timeout = MIN(timeout_until(fs, expires_at),
-                              (double)fs->negative_ttl / G_USEC_PER_SEC);
+        e.entry_timeout =
+            MIN(timeout_until(fs, expires_at), (double)fs->negative_ttl / G_USEC_PER_SEC);
         fuse_reply_entry(req, &e);
         goto out;
     }
@@ -107,13 +107,36 @@ static void dbb_forget_multi(fuse_req_t req, size_t count, struct fuse_forget_da
     fuse_reply_none(req);
 }
 
+/* The entry of inode ino in its parent's view (attributes and content live there, so
+ * getattr and open cost no call of their own).  Returns the view holding the entry, or
+ * NULL when the request has been answered with an error. */
+static DbbDirView *parent_entry(fuse_req_t req, fuse_ino_t ino, DbbNode *node,
+                                const DbbEntry **entry, gint64 *expires_at)
+{
+    DbbFs *fs = fs_of(req);
+    g_autoptr(GError) error = NULL;
+    DbbIdentity id = dbb_node_identity(node);
+    DbbIdentity parent = dbb_identity_parent(&id);
+    DbbDirView *view = dbb_view_get(fs, &parent, expires_at, &error);
+
+    if (!view) {
+        fuse_reply_err(req, errno_of(error));
+        return NULL;
+    }
+    *entry = dbb_view_find_ino(view, ino);
+    if (!*entry) {
+        fuse_reply_err(req, ENOENT); /* it vanished from a fresh listing */
+        dbb_view_unref(view);
+        return NULL;
+    }
+    return view;
+}
+
 static void dbb_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
     DbbFs *fs = fs_of(req);
     g_autoptr(DbbNode) node = NULL;
     g_autoptr(DbbDirView) view = NULL;
-    g_autoptr(GError) error = NULL;
-    DbbIdentity id, parent;
     gint64 expires_at;
     const DbbEntry *entry;
     struct stat st;
@@ -128,21 +151,30 @@ static void dbb_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *f
         fuse_reply_err(req, ESTALE);
         return;
     }
-    /* Attributes live in the parent's listing, so getattr costs no call of its own. */
-    id = dbb_node_identity(node);
-    parent = dbb_identity_parent(&id);
-    view = dbb_view_get(fs, &parent, &expires_at, &error);
-    if (!view) {
-        fuse_reply_err(req, errno_of(error));
+    view = parent_entry(req, ino, node, &entry, &expires_at);
+    if (!view)
         return;
-    }
-    entry = dbb_view_find_ino(view, ino);
-    if (!entry) {
-        fuse_reply_err(req, ENOENT); /* it vanished from a fresh listing */
-        return;
-    }
     dbb_entry_stat(fs, entry, &st);
     fuse_reply_attr(req, &st, timeout_until(fs, expires_at));
+}
+
+static void handle_track(DbbFs *fs, gpointer h, GDestroyNotify free_func)
+{
+    g_mutex_lock(&fs->handles_lock);
+    g_hash_table_insert(fs->handles, h, free_func);
+    g_mutex_unlock(&fs->handles_lock);
+}
+
+static void handle_release(DbbFs *fs, gpointer h)
+{
+    GDestroyNotify free_func;
+
+    g_mutex_lock(&fs->handles_lock);
+    free_func = g_hash_table_lookup(fs->handles, h);
+    g_hash_table_remove(fs->handles, h);
+    g_mutex_unlock(&fs->handles_lock);
+    if (free_func)
+        free_func(h);
 }
 
 /* A directory handle: the listing as it was at opendir, so offsets never shift. */
@@ -152,6 +184,15 @@ typedef struct {
     DbbDirView *view;
     gint64 expires_at;
 } DirHandle;
+
+static void dir_handle_free(gpointer p)
+{
+    DirHandle *h = p;
+
+    dbb_view_unref(h->view);
+    dbb_node_unref(h->node);
+    g_free(h);
+}
 
 static void dbb_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
@@ -164,21 +205,14 @@ static void dbb_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *f
     }
     fi->fh = (uint64_t)(uintptr_t)h;
     fi->cache_readdir = 0; /* the kernel's readdir cache would outlive our TTL */
-    if (fuse_reply_open(req, fi) == -ENOENT) {
-        /* interrupted: the kernel will never release it */
-        dbb_view_unref(h->view);
-        dbb_node_unref(h->node);
-        g_free(h);
-    }
+    handle_track(fs_of(req), h, dir_handle_free);
+    if (fuse_reply_open(req, fi) == -ENOENT) /* interrupted: never released */
+        handle_release(fs_of(req), h);
 }
 
 static void dbb_releasedir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
-    DirHandle *h = (DirHandle *)(uintptr_t)fi->fh;
-
-    dbb_view_unref(h->view);
-    dbb_node_unref(h->node);
-    g_free(h);
+    handle_release(fs_of(req), (gpointer)(uintptr_t)fi->fh);
     fuse_reply_err(req, 0);
 }
 
@@ -211,8 +245,7 @@ static size_t add_one(fuse_req_t req, DirHandle *h, off_t k, char *buf, size_t l
     return need;
 }
 
-static void do_readdir(fuse_req_t req, size_t size, off_t off, struct fuse_file_info *fi,
-                       int plus)
+static void do_readdir(fuse_req_t req, size_t size, off_t off, struct fuse_file_info *fi, int plus)
 {
     DirHandle *h = (DirHandle *)(uintptr_t)fi->fh;
     g_autofree char *buf = g_malloc(size);
@@ -239,13 +272,24 @@ static void dbb_readdirplus(fuse_req_t req, fuse_ino_t ino, size_t size, off_t o
     do_readdir(req, size, off, fi, 1);
 }
 
+/* An open file: the content it opened, whatever refreshes happen meanwhile. */
+typedef struct {
+    GBytes *content;
+} FileHandle;
+
+static void file_handle_free(gpointer p)
+{
+    FileHandle *fh = p;
+
+    g_bytes_unref(fh->content);
+    g_free(fh);
+}
+
 static void dbb_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
     DbbFs *fs = fs_of(req);
     g_autoptr(DbbNode) node = dbb_node_table_get(fs->nodes, ino);
     g_autoptr(DbbDirView) view = NULL;
-    g_autoptr(GError) error = NULL;
-    DbbIdentity id, parent;
     const DbbEntry *entry;
     gint64 expires_at;
 
@@ -261,30 +305,24 @@ static void dbb_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
         fuse_reply_err(req, EROFS);
         return;
     }
-    id = dbb_node_identity(node);
-    parent = dbb_identity_parent(&id);
-    view = dbb_view_get(fs, &parent, &expires_at, &error);
-    if (!view) {
-        fuse_reply_err(req, errno_of(error));
+    view = parent_entry(req, ino, node, &entry, &expires_at);
+    if (!view)
         return;
-    }
-    entry = dbb_view_find_ino(view, ino);
-    if (!entry) {
-        fuse_reply_err(req, ENOENT);
-        return;
-    }
     /* The open file keeps the content it opened; a refresh replaces it for later opens,
      * and the changed size/mtime makes the kernel drop its cached pages. */
-    fi->fh = (uint64_t)(uintptr_t)g_bytes_ref(entry->content);
+    FileHandle *fh = g_new(FileHandle, 1);
+    fh->content = g_bytes_ref(entry->content);
+    fi->fh = (uint64_t)(uintptr_t)fh;
     fi->keep_cache = 1;
-    if (fuse_reply_open(req, fi) == -ENOENT)
-        g_bytes_unref((GBytes *)(uintptr_t)fi->fh);
+    handle_track(fs, fh, file_handle_free);
+    if (fuse_reply_open(req, fi) == -ENOENT) /* interrupted: never released */
+        handle_release(fs, fh);
 }
 
 static void dbb_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
                      struct fuse_file_info *fi)
 {
-    GBytes *content = (GBytes *)(uintptr_t)fi->fh;
+    GBytes *content = ((FileHandle *)(uintptr_t)fi->fh)->content;
     gsize len;
     const char *data = g_bytes_get_data(content, &len);
 
@@ -297,7 +335,7 @@ static void dbb_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 
 static void dbb_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
-    g_bytes_unref((GBytes *)(uintptr_t)fi->fh);
+    handle_release(fs_of(req), (gpointer)(uintptr_t)fi->fh);
     fuse_reply_err(req, 0);
 }
 
@@ -362,26 +400,24 @@ static void erofs_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
     fuse_reply_err(req, EROFS);
 }
 
-static void erofs_symlink(fuse_req_t req, const char *link, fuse_ino_t parent,
-                          const char *name)
+static void erofs_symlink(fuse_req_t req, const char *link, fuse_ino_t parent, const char *name)
 {
     fuse_reply_err(req, EROFS);
 }
 
-static void erofs_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
-                         fuse_ino_t newparent, const char *newname, unsigned int flags)
+static void erofs_rename(fuse_req_t req, fuse_ino_t parent, const char *name, fuse_ino_t newparent,
+                         const char *newname, unsigned int flags)
 {
     fuse_reply_err(req, EROFS);
 }
 
-static void erofs_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent,
-                       const char *newname)
+static void erofs_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent, const char *newname)
 {
     fuse_reply_err(req, EROFS);
 }
 
-static void erofs_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size,
-                        off_t off, struct fuse_file_info *fi)
+static void erofs_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size, off_t off,
+                        struct fuse_file_info *fi)
 {
     fuse_reply_err(req, EROFS);
 }
@@ -392,8 +428,8 @@ static void erofs_create(fuse_req_t req, fuse_ino_t parent, const char *name, mo
     fuse_reply_err(req, EROFS);
 }
 
-static void erofs_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name,
-                           const char *value, size_t size, int flags)
+static void erofs_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name, const char *value,
+                           size_t size, int flags)
 {
     fuse_reply_err(req, EROFS);
 }
@@ -403,8 +439,8 @@ static void erofs_removexattr(fuse_req_t req, fuse_ino_t ino, const char *name)
     fuse_reply_err(req, EROFS);
 }
 
-static void erofs_fallocate(fuse_req_t req, fuse_ino_t ino, int mode, off_t offset,
-                            off_t length, struct fuse_file_info *fi)
+static void erofs_fallocate(fuse_req_t req, fuse_ino_t ino, int mode, off_t offset, off_t length,
+                            struct fuse_file_info *fi)
 {
     fuse_reply_err(req, EROFS);
 }

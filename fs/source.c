@@ -50,8 +50,15 @@ static gpointer fetch_backups(const char *key, gpointer data, GError **error)
 static gpointer get(DbbFs *fs, const char *key, DbbCacheFetchFunc fetch, FetchCtx *ctx,
                     gint64 *expires_at, GError **error)
 {
+    static gint calls;
     DbbCacheInfo info;
-    gpointer v = dbb_cache_get(fs->cache, key, fetch, ctx, &info, error);
+    gpointer v;
+
+    /* Listings that can no longer be served (older than max_stale) are dropped now and
+     * then, so a long-lived mount does not keep every listing it ever fetched. */
+    if (g_atomic_int_add(&calls, 1) % 4096 == 4095)
+        dbb_cache_prune(fs->cache);
+    v = dbb_cache_get(fs->cache, key, fetch, ctx, &info, error);
 
     if (v && expires_at)
         *expires_at = info.expires_at;
@@ -91,12 +98,10 @@ DbbInstancesValue *dbb_source_instances(DbbFs *fs, const DbbProject *project,
     return get(fs, key, fetch_instances, &ctx, expires_at, error);
 }
 
-DbbBackupsValue *dbb_source_backups(DbbFs *fs, const DbbProject *project,
-                                    const DbbService *service, const char *instance_id,
-                                    gint64 *expires_at, GError **error)
+DbbBackupsValue *dbb_source_backups(DbbFs *fs, const DbbProject *project, const DbbService *service,
+                                    const char *instance_id, gint64 *expires_at, GError **error)
 {
-    FetchCtx ctx = {
-        .fs = fs, .project = project, .service = service, .instance_id = instance_id};
+    FetchCtx ctx = {.fs = fs, .project = project, .service = service, .instance_id = instance_id};
     g_autofree char *key = g_strconcat("backups" SEP, project->id, SEP, service->name,
                                        instance_id ? SEP : NULL, instance_id, NULL);
 

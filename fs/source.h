@@ -19,9 +19,8 @@ DbbInstancesValue *dbb_source_instances(DbbFs *fs, const DbbProject *project,
                                         const DbbService *service, gint64 *expires_at,
                                         GError **error);
 /* instance_id NULL: the project-wide listing. */
-DbbBackupsValue *dbb_source_backups(DbbFs *fs, const DbbProject *project,
-                                    const DbbService *service, const char *instance_id,
-                                    gint64 *expires_at, GError **error);
+DbbBackupsValue *dbb_source_backups(DbbFs *fs, const DbbProject *project, const DbbService *service,
+                                    const char *instance_id, gint64 *expires_at, GError **error);
 
 /* Put a project list fetched before mounting (the credential check) into the cache, so the
  * first `ls` does not ask IAM again. Takes ownership. */

@@ -28,14 +28,14 @@ typedef struct {
 /* The records of one instance inside a backup listing. */
 typedef struct {
     const char *instance_id;
-    GPtrArray *recs;                 /* DbbBackupRec *, borrowed from the listing */
+    GPtrArray *recs;                  /* DbbBackupRec *, borrowed from the listing */
     const char *latest_instance_name; /* instance_name of the most recently finished backup
                                        * (ties: greater backup id); may be NULL */
 } DbbBackupGroup;
 
 typedef struct {
     GDestroyNotify clear_; /* must stay first: how dbb_value_unref() clears it */
-    GPtrArray *projects;  /* DbbProject * */
+    GPtrArray *projects;   /* DbbProject * */
 } DbbProjectsValue;
 
 typedef struct {
@@ -45,8 +45,8 @@ typedef struct {
 
 typedef struct {
     GDestroyNotify clear_;
-    GPtrArray *recs;     /* DbbBackupRec * */
-    GHashTable *groups;  /* instance_id -> DbbBackupGroup * */
+    GPtrArray *recs;    /* DbbBackupRec * */
+    GHashTable *groups; /* instance_id -> DbbBackupGroup * */
 } DbbBackupsValue;
 
 /* Take ownership of an api/ listing. */

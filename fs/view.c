@@ -78,7 +78,8 @@ static DbbDirView *builder_finish(Builder *b, const DbbIdentity *dir)
         e->ino = dbb_identity_ino(&id);
     }
     g_array_free(b->slots, TRUE);
-    qsort(v->entries, v->n, sizeof(DbbEntry), entry_cmp);
+    if (v->n > 1)
+        qsort(v->entries, v->n, sizeof(DbbEntry), entry_cmp);
     v->by_ino = g_hash_table_new(g_int64_hash, g_int64_equal);
     for (guint i = 0; i < v->n; i++)
         g_hash_table_insert(v->by_ino, &v->entries[i].ino, &v->entries[i]);
@@ -123,8 +124,7 @@ static DbbDirView *build_project(DbbFs *fs, const DbbIdentity *dir)
     return builder_finish(&b, dir);
 }
 
-static void add_instance(Builder *b, DbbFs *fs, const char *id, const char *raw_name,
-                         gint64 mtime)
+static void add_instance(Builder *b, DbbFs *fs, const char *id, const char *raw_name, gint64 mtime)
 {
     DbbEntry e = {.kind = DBB_NODE_INSTANCE, .id = id};
 
@@ -214,8 +214,8 @@ static gboolean get_sources(DbbFs *fs, const DbbIdentity *dir, gpointer sources[
     case DBB_NODE_INSTANCE:
         sources[0] = dbb_source_backups(
             fs, dir->project, svc,
-            svc->backup_scope == DBB_BACKUPS_PER_INSTANCE ? dir->instance_id : NULL,
-            expires_at, error);
+            svc->backup_scope == DBB_BACKUPS_PER_INSTANCE ? dir->instance_id : NULL, expires_at,
+            error);
         return sources[0] != NULL;
     default:
         g_set_error(error, G_FILE_ERROR, ENOTDIR, "not a directory");
@@ -237,8 +237,7 @@ static DbbDirView *build(DbbFs *fs, const DbbIdentity *dir, gpointer sources[2])
     }
 }
 
-DbbDirView *dbb_view_get(DbbFs *fs, const DbbIdentity *dir, gint64 *expires_at,
-                         GError **error)
+DbbDirView *dbb_view_get(DbbFs *fs, const DbbIdentity *dir, gint64 *expires_at, GError **error)
 {
     gpointer sources[2] = {NULL, NULL};
     guint64 ino = dbb_identity_ino(dir);
@@ -284,6 +283,8 @@ static int name_key_cmp(const void *key, const void *elem)
 
 const DbbEntry *dbb_view_find_name(const DbbDirView *view, const char *name)
 {
+    if (view->n == 0)
+        return NULL;
     return bsearch(name, view->entries, view->n, sizeof(DbbEntry), name_key_cmp);
 }
 

@@ -17,28 +17,27 @@
 G_BEGIN_DECLS
 
 typedef struct {
-    char *name;       /* final name (names.c) */
+    char *name; /* final name (names.c) */
     guint64 ino;
     DbbNodeKind kind; /* the child's kind */
     /* The child's identity part (borrowed from the listings the view holds). */
-    const DbbProject *project;  /* PROJECT entries */
-    const DbbService *service;  /* SERVICE entries */
-    const char *id;             /* INSTANCE and BACKUP entries: instance or backup ID */
-    gint64 atime, mtime;        /* ctime = mtime */
-    GBytes *content;            /* BACKUP entries: the file */
+    const DbbProject *project; /* PROJECT entries */
+    const DbbService *service; /* SERVICE entries */
+    const char *id;            /* INSTANCE and BACKUP entries: instance or backup ID */
+    gint64 atime, mtime;       /* ctime = mtime */
+    GBytes *content;           /* BACKUP entries: the file */
 } DbbEntry;
 
 typedef struct {
     DbbEntry *entries; /* sorted by name, bytewise */
     guint n;
-    GHashTable *by_ino; /* guint64 ino -> DbbEntry * */
+    GHashTable *by_ino;  /* guint64 ino -> DbbEntry * */
     gpointer sources[2]; /* the listings it was built from (references), to memoise on */
 } DbbDirView;
 
 /* The view of the directory `dir` and until when the kernel may trust it (monotonic µs),
  * or NULL with *error (code: errno). */
-DbbDirView *dbb_view_get(DbbFs *fs, const DbbIdentity *dir, gint64 *expires_at,
-                         GError **error);
+DbbDirView *dbb_view_get(DbbFs *fs, const DbbIdentity *dir, gint64 *expires_at, GError **error);
 
 DbbDirView *dbb_view_ref(DbbDirView *view);
 void dbb_view_unref(DbbDirView *view);

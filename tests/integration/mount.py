@@ -85,8 +85,11 @@ class Mount:
         return self.proc is not None and self.proc.poll() is None
 
     def stop(self):
+        """Unmount with SIGTERM, as a user would; returns the daemon's exit status."""
         if self.proc is None:
-            return
+            return None
+        if self.log.closed:
+            return self.proc.returncode
         if self.proc.poll() is None:
             self.proc.send_signal(signal.SIGTERM)
             try:
@@ -101,9 +104,13 @@ class Mount:
             os.rmdir(self.dir)
         except OSError:
             pass
+        return self.proc.returncode
 
     def __enter__(self):
         return self.start()
 
-    def __exit__(self, *exc):
-        self.stop()
+    def __exit__(self, exc_type, exc, tb):
+        rc = self.stop()
+        # A clean unmount exits 0; anything else (a crash, a sanitizer report) fails the test.
+        if exc_type is None and rc != 0:
+            raise MountError(f"dbbackupfs exited {rc} on unmount: {self.output()[-3000:]}")

@@ -14,6 +14,7 @@ import math
 import os
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 import traceback
@@ -325,6 +326,56 @@ def test_debug_log_holds_no_secret(sim):
     assert creds["ak"] not in log or True  # the access key is not secret; the SK is
     for p in sim.fleet()["projects"]:
         assert p.get("token", "\x00never") not in log
+
+
+def test_config_file_options_and_filters(sim):
+    fleet = fleet_exact(sim)
+    creds = fleet["credentials"]
+    names = sorted(p["record"]["name"] for p in fleet["projects"] if p["record"].get("name") not in ("MOS", ""))
+    cfgdir = tempfile.mkdtemp(prefix="dbbfs-cfg-")
+    cfg = os.path.join(cfgdir, "config")
+    with open(cfg, "w") as f:
+        f.write(f"[dbbackupfs]\nendpoint={sim.endpoint}\nservices=taurusdb:ddm\nprojects={names[0]}\nttl=300\n"
+                f"[auth]\nak={creds['ak']}\nsk={creds['sk']}\n")
+    os.chmod(cfg, 0o644)
+    loose = Mount(BINARY, sim, options={"config": cfg, "endpoint": sim.endpoint}, credentials=None)
+    loose.start(wait=False)
+    rc = loose.wait_exit(30)
+    assert rc != 0 and not os.path.ismount(loose.dir), loose.output()
+    assert "chmod 600" in loose.output() and creds["sk"] not in loose.output(), loose.output()
+    loose.stop()
+    os.chmod(cfg, 0o600)
+    start = time.time()
+    with Mount(BINARY, sim, credentials=None, options={"config": cfg}) as m:
+        compare_tree(m, fleet, start, services=("ddm", "taurusdb"), projects={names[0]})
+        assert sorted(os.listdir(m.dir)) == [names[0]]
+
+
+def test_refresh_after_ttl_shows_changes(sim):
+    doc = fleet_exact(sim)
+    with Mount(BINARY, sim, options={"ttl": "1"}) as m:
+        proj = next(p for p in doc["projects"] if p["record"].get("name") not in ("MOS", ""))
+        rec = next(b for b in proj["ddm"]["backups"] if b.get("status") == "normal")
+        expected = expected_tree(doc)
+        path = next(p for p, n in expected.items() if n.kind == "file" and n.record is rec)
+        before = open(m.path(path), "rb").read()
+        assert b'"status": "normal"' in before
+        status, _, body = sim.request("GET", "/_sim/fleet")
+        # edit the ground truth as bytes, so every other number keeps its spelling
+        at = body.index(('"id":"%s"' % rec["id"]).encode())
+        st = body.index(b'"status":"normal"', at)
+        changed = body[:st] + b'"status":"FAILED-AFTER-CHANGE"' + body[st + len(b'"status":"normal"'):]
+        sim.post("/_sim/fleet", changed)
+        try:
+            sim.reset_counts()
+            assert open(m.path(path), "rb").read() == before  # within ttl: as cached
+            time.sleep(1.3)
+            after = open(m.path(path), "rb").read()
+            assert b'"status": "FAILED-AFTER-CHANGE"' in after, after
+            assert os.stat(m.path(path)).st_size == len(after)
+            assert sim.counts()["total"] > 0
+        finally:
+            sim.post("/_sim/fleet", body)
 
 
 TESTS = [v for k, v in list(globals().items()) if k.startswith("test_")]
