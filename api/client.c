@@ -72,9 +72,17 @@ char *dbb_client_base_url(DbbClient *client, const char *service, const char *re
 {
     const char *template = g_hash_table_lookup(client->service_endpoints, service);
 
+    GError *local = NULL;
+    char *url;
+
     if (template == NULL)
         template = client->endpoint;
-    return dbb_endpoint_base_url(template, service, region, error);
+    url = dbb_endpoint_base_url(template, service, region, &local);
+    if (!url) {
+        g_warning("%s", local->message); /* each failure gets its log line */
+        g_propagate_error(error, local);
+    }
+    return url;
 }
 
 gint64 dbb_client_deadline(DbbClient *client)

@@ -63,13 +63,15 @@ static char *public_base_url(const char *service, const char *region, GError **e
 
     if (!region && strcmp(service, "iam") == 0)
         return g_strdup("https://iam.myhuaweicloud.com");
-    if (!region) {
-        g_set_error(error, DBB_API_ERROR, EINVAL, "%s: no region for the public endpoint", service);
+    if (!region || !region_is_valid(region)) {
+        g_set_error(error, DBB_API_ERROR, EIO,
+                    "%s: no public endpoint for region '%s' (set endpoint= or a [project] region)",
+                    service, region ? region : "");
         return NULL;
     }
     prefix = host_prefix(service, region);
     if (!prefix) {
-        g_set_error(error, DBB_API_ERROR, EINVAL, "unknown service '%s'", service);
+        g_set_error(error, DBB_API_ERROR, EIO, "unknown service '%s'", service);
         return NULL;
     }
     domain = strcmp(region, "eu-west-101") == 0 ? "myhuaweicloud.eu" : "myhuaweicloud.com";
@@ -86,9 +88,12 @@ static char *expand_template(const char *template, const char *service, const ch
             g_string_append(out, service);
             p += strlen("{service}");
         } else if (g_str_has_prefix(p, "{region}")) {
-            if (!region) {
-                g_set_error(error, DBB_API_ERROR, EINVAL, "%s: endpoint template %s needs a region",
-                            service, template);
+            /* Checked only where it is used: a project whose name is no region still works
+             * with a template that does not need one. */
+            if (!region || !region_is_valid(region)) {
+                g_set_error(error, DBB_API_ERROR, EIO,
+                            "%s: endpoint template %s needs a region; '%s' is none", service,
+                            template, region ? region : "");
                 g_string_free(out, TRUE);
                 return NULL;
             }
@@ -108,10 +113,6 @@ char *dbb_endpoint_base_url(const char *template, const char *service, const cha
 {
     g_return_val_if_fail(service != NULL, NULL);
 
-    if (region && !region_is_valid(region)) {
-        g_set_error(error, DBB_API_ERROR, EINVAL, "%s: invalid region name '%s'", service, region);
-        return NULL;
-    }
     if (template)
         return expand_template(template, service, region, error);
     return public_base_url(service, region, error);

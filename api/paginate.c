@@ -49,6 +49,7 @@ typedef struct {
     const DbbPaginateSpec *spec;
     GMutex lock;
     OffsetMode mode;
+    guint step;        /* records a full page holds: the limit, or less when the server caps it */
     GPtrArray *pages;  /* PageSlot *, by index in the current mode; NULL while in flight */
     GPtrArray *extras; /* PageSlot * of an abandoned mode */
     GHashTable *seen;  /* IDs in `pages` (keys borrowed from their items) */
@@ -146,9 +147,10 @@ static gboolean find_items(const DbbPaginateSpec *spec, const DbbPage *page, gui
                    json_type_to_name(json_object_get_type(*items)));
         return FALSE;
     }
-    /* A service may leave the array out when there is nothing to list; anything else
-     * without it is a broken page, not an empty one. */
-    if (total == 0)
+    /* A service may leave the array out when there is nothing (more) to list — DDM's paging
+     * guide says to page "until the result is empty or instances is missing".  Without a
+     * total that is the end of the data after the first page; with one, only at 0. */
+    if (total == 0 || (total < 0 && offset > 0))
         return TRUE;
     page_error(spec, offset, error, "\"%s\" is missing", spec->items_member);
     return FALSE;
@@ -264,7 +266,7 @@ static PageSlot *fetch_slot(const DbbPaginateSpec *spec, guint64 offset, GError 
 
 static guint64 offset_of(const Sweep *sw, guint64 index)
 {
-    return sw->mode == MODE_ITEM ? index * sw->spec->limit : index;
+    return sw->mode == MODE_ITEM ? index * sw->step : index;
 }
 
 static PageSlot *page_at(const Sweep *sw, guint64 index)
@@ -291,7 +293,7 @@ static void store_page(Sweep *sw, guint64 index, PageSlot *slot)
         g_ptr_array_set_size(sw->pages, index + 1);
     g_ptr_array_index(sw->pages, index) = slot;
     added = note_ids(sw, slot);
-    if (slot->recs->len < sw->spec->limit || !added) {
+    if (slot->recs->len < sw->step || !added) {
         if (slot->recs->len > 0 && !added)
             g_warning("%s: GET %s: page at offset %" G_GUINT64_FORMAT
                       " only repeats records already listed; stopping there",
@@ -397,7 +399,7 @@ static OffsetMode judge_probe(const Sweep *sw, gint64 total, gboolean *confirmed
     const PageSlot *first = page_at(sw, 0);
     const PageSlot *probe = page_at(sw, 1);
     guint64 n = probe->recs->len;
-    guint limit = sw->spec->limit;
+    guint limit = sw->step;
     gboolean repeats = n > 0;
 
     *confirmed = FALSE;
@@ -440,7 +442,7 @@ static gboolean probe_mode(Sweep *sw, gint64 total, gboolean *confirmed, gboolea
 
 static guint64 planned_pages(const Sweep *sw, gint64 total, gboolean *capped)
 {
-    guint64 n = ((guint64)total + sw->spec->limit - 1) / sw->spec->limit;
+    guint64 n = ((guint64)total + sw->step - 1) / sw->step;
 
     *capped = n > MAX_PAGES;
     if (*capped) {
@@ -481,6 +483,36 @@ static guint64 received_in_pages(const Sweep *sw)
     return n;
 }
 
+/* A short page that is not empty while the total says more: the server serves fewer
+ * records than a page should hold (pages of varying size).  Go on from the records actually
+ * received, page by page, until an empty page, a page with nothing new, or the total — so
+ * no record between a short page and the next offset is lost. */
+static gboolean sweep_tail(Sweep *sw, gint64 total, GError **error)
+{
+    const PageSlot *last = page_at(sw, sw->stop_at);
+    guint64 offset;
+
+    if (sw->mode != MODE_ITEM || last == NULL || last->recs->len == 0)
+        return TRUE;
+    g_debug("%s: GET %s: short page at offset %" G_GUINT64_FORMAT "; continuing from the "
+            "records received",
+            sw->spec->service, sw->spec->path, last->offset);
+    offset = last->offset + last->recs->len;
+    for (guint n = 0; n < MAX_PAGES && unique_count(sw) < (guint64)total; n++) {
+        PageSlot *slot = fetch_slot(sw->spec, offset, error);
+        gboolean added;
+
+        if (slot == NULL)
+            return FALSE;
+        g_ptr_array_add(sw->pages, slot);
+        added = note_ids(sw, slot);
+        if (slot->recs->len == 0 || !added)
+            return TRUE;
+        offset += slot->recs->len;
+    }
+    return TRUE;
+}
+
 /* With a total: all pages at once, then the checks that the total was right. */
 static gboolean sweep_with_total(Sweep *sw, gint64 total, guint workers, GError **error)
 {
@@ -502,8 +534,7 @@ static gboolean sweep_with_total(Sweep *sw, gint64 total, guint workers, GError 
             return FALSE;
     }
     if (!stopped && !done && received_in_pages(sw) > (guint64)total &&
-        page_at(sw, n_pages - 1) != NULL &&
-        page_at(sw, n_pages - 1)->recs->len == sw->spec->limit) {
+        page_at(sw, n_pages - 1) != NULL && page_at(sw, n_pages - 1)->recs->len == sw->step) {
         g_warning("%s: GET %s: total said %" G_GINT64_FORMAT " but the pages hold more; "
                   "continuing page by page",
                   sw->spec->service, sw->spec->path, total);
@@ -511,6 +542,8 @@ static gboolean sweep_with_total(Sweep *sw, gint64 total, guint workers, GError 
     }
     if (capped && !stopped && !done)
         return cap_error(sw, error);
+    if (unique_count(sw) < (guint64)total && !sweep_tail(sw, total, error))
+        return FALSE;
     if (unique_count(sw) < (guint64)total)
         g_warning("%s: GET %s: total said %" G_GINT64_FORMAT ", got %" G_GUINT64_FORMAT,
                   sw->spec->service, sw->spec->path, total, unique_count(sw));
@@ -522,7 +555,7 @@ static gboolean sweep_without_total(Sweep *sw, GError **error)
 {
     gboolean confirmed, done = FALSE;
 
-    if (page_at(sw, 0)->recs->len < sw->spec->limit)
+    if (page_at(sw, 0)->recs->len < sw->step)
         return TRUE;
     if (sw->spec->offset_may_be_page) {
         if (!probe_mode(sw, -1, &confirmed, &done, error))
@@ -597,7 +630,7 @@ static void sweep_clear(Sweep *sw)
 
 GPtrArray *dbb_paginate(const DbbPaginateSpec *spec, GError **error)
 {
-    Sweep sw = {.spec = spec, .mode = MODE_ITEM};
+    Sweep sw = {.spec = spec, .mode = MODE_ITEM, .step = spec->limit, .stop_at = G_MAXUINT64};
     GPtrArray *result = NULL;
     PageSlot *first;
     gboolean ok;
@@ -613,6 +646,14 @@ GPtrArray *dbb_paginate(const DbbPaginateSpec *spec, GError **error)
         goto out;
     g_ptr_array_add(sw.pages, first);
     note_ids(&sw, first);
+    /* A server that serves fewer per page than asked (while the total says more) sets the
+     * page size: plan the offsets from what it gives, so nothing falls between pages. */
+    if (first->total > (gint64)first->recs->len && first->recs->len > 0 &&
+        first->recs->len < spec->limit) {
+        sw.step = first->recs->len;
+        g_debug("%s: GET %s: pages hold %u records, not %u", spec->service, spec->path, sw.step,
+                spec->limit);
+    }
     if (first->total >= 0)
         ok = sweep_with_total(&sw, first->total, MAX(spec->max_conns, 1u), error);
     else

@@ -194,6 +194,14 @@ gint64 dbb_time_field(const char *service, const char *record_id, const char *fi
     gint64 offset = 0, epoch;
 
     if (zone != NULL && !dbb_zone_parse(zone, &offset, &why)) {
+        gint64 a, b;
+        const char *ignored;
+
+        /* A time that carries its own offset does not need the record's zone: it parses
+         * the same whatever default is given. */
+        if (dbb_time_parse(text, 0, &a, &ignored) && dbb_time_parse(text, 3600, &b, &ignored) &&
+            a == b)
+            return a;
         g_debug("%s: record %s: time_zone \"%s\": %s; time of \"%s\" set to 0", service, record_id,
                 zone, why, field);
         return 0;

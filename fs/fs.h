@@ -34,6 +34,10 @@ typedef struct {
      * release every handle before an unmount ends the session; these are freed then. */
     GMutex handles_lock;
     GHashTable *handles;
+    /* prefetch.c: walk detection and the read-ahead workers. */
+    GThreadPool *prefetch_pool;
+    GMutex walks_lock;
+    GHashTable *walks;
 } DbbFs;
 
 G_END_DECLS

@@ -14,6 +14,7 @@
 #include "log.h"
 #include "ops.h"
 #include "options.h"
+#include "prefetch.h"
 #include "source.h"
 #include "view.h"
 
@@ -35,26 +36,55 @@ static void choose_services(DbbFs *fs, char **names)
     qsort(fs->services, fs->n_services, sizeof(*fs->services), compare_services);
 }
 
+/* The service to probe with when projects are configured: the first of DESIGN.md's
+ * table order that is shown. */
+static const DbbService *probe_service(const DbbFs *fs)
+{
+    static const char *const order[] = {"taurusdb", "geminidb", "ddm"};
+
+    for (gsize i = 0; i < G_N_ELEMENTS(order); i++)
+        for (guint j = 0; j < fs->n_services; j++)
+            if (g_str_equal(fs->services[j]->name, order[i]))
+                return fs->services[j];
+    return fs->n_services > 0 ? fs->services[0] : NULL;
+}
+
 /* One call that proves the credentials work, before anything is mounted: IAM's project
  * list (kept, so the first `ls` does not ask again), or, when the projects are configured,
- * the first project's instances of the first service. */
-static gboolean check_credentials(DbbFs *fs, GError **error)
+ * the first project's instances of one service.  Only rejected credentials stop the mount:
+ * an API that is down or slow at boot is reported and the mount serves EIO until it is
+ * back, as a network filesystem in /etc/fstab should. */
+static gboolean check_credentials(DbbFs *fs, const DbbOptions *o, GError **error)
 {
+    g_autoptr(GError) local = NULL;
+    GPtrArray *l = NULL;
+
     if (fs->configured_projects) {
         GPtrArray *projects = fs->configured_projects->projects;
-        GPtrArray *l;
+        const DbbService *svc = probe_service(fs);
 
-        if (projects->len == 0 || fs->n_services == 0)
+        if (projects->len == 0 || !svc)
             return TRUE;
-        l = dbb_client_list_instances(fs->client, fs->services[0], projects->pdata[0], error);
+        l = dbb_client_list_instances(fs->client, svc, projects->pdata[0], &local);
+    } else {
+        l = dbb_client_list_projects(fs->client, &local);
         if (l)
-            g_ptr_array_unref(l);
-        return l != NULL;
+            dbb_source_prime_projects(fs, g_steal_pointer(&l));
+        else if (!local)
+            return TRUE;
     }
-    GPtrArray *projects = dbb_client_list_projects(fs->client, error);
-    if (!projects)
+    if (l)
+        g_ptr_array_unref(l);
+    if (!local)
+        return TRUE;
+    if (local->code == EACCES) {
+        g_propagate_error(error, g_steal_pointer(&local));
         return FALSE;
-    dbb_source_prime_projects(fs, projects);
+    }
+    fprintf(stderr,
+            "dbbackupfs: warning: could not check the credentials (%s): %s; mounting "
+            "anyway\n",
+            o->credentials_source ? o->credentials_source : "?", local->message);
     return TRUE;
 }
 
@@ -92,6 +122,7 @@ static DbbFs *fs_new(const DbbOptions *o, DbbClient *client)
         g_hash_table_new_full(g_int64_hash, g_int64_equal, g_free, (GDestroyNotify)dbb_view_unref);
     g_mutex_init(&fs->handles_lock);
     fs->handles = g_hash_table_new(g_direct_hash, g_direct_equal);
+    dbb_prefetch_init(fs, o->max_conns);
     return fs;
 }
 
@@ -100,6 +131,7 @@ static void fs_free(DbbFs *fs)
     GHashTableIter it;
     gpointer handle, free_func;
 
+    dbb_prefetch_shutdown(fs);
     g_hash_table_iter_init(&it, fs->handles);
     while (g_hash_table_iter_next(&it, &handle, &free_func))
         ((GDestroyNotify)free_func)(handle);
@@ -200,10 +232,9 @@ int main(int argc, char *argv[])
     if (!client)
         goto fail;
     fs = fs_new(&opts, client);
-    if (!check_credentials(fs, &error)) {
-        fprintf(stderr, "dbbackupfs: the credentials (%s) were %s: %s\n",
-                opts.credentials_source ? opts.credentials_source : "?",
-                error->code == EACCES ? "rejected" : "not verifiable", error->message);
+    if (!check_credentials(fs, &opts, &error)) {
+        fprintf(stderr, "dbbackupfs: the credentials (%s) were rejected: %s\n",
+                opts.credentials_source ? opts.credentials_source : "?", error->message);
         goto out;
     }
     ret = serve(fs, &opts, &args);

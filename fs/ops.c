@@ -8,6 +8,7 @@
 #include <string.h>
 #include <sys/statvfs.h>
 
+#include "prefetch.h"
 #include "view.h"
 
 static DbbFs *fs_of(fuse_req_t req)
@@ -197,6 +198,12 @@ static void dir_handle_free(gpointer p)
 static void dbb_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
     DirHandle *h = g_new0(DirHandle, 1);
+    g_autoptr(DbbNode) node = dbb_node_table_get(fs_of(req)->nodes, ino);
+
+    if (node && node->kind == DBB_NODE_INSTANCE) {
+        DbbIdentity id = dbb_node_identity(node);
+        dbb_prefetch_note_open(fs_of(req), &id);
+    }
 
     h->view = dir_view(req, ino, &h->dir, &h->expires_at, &h->node);
     if (!h->view) {

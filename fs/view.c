@@ -86,11 +86,17 @@ static DbbDirView *builder_finish(Builder *b, const DbbIdentity *dir)
     return v;
 }
 
+/* projects= names a project as the API does or as the tree shows it (sanitised). */
 static gboolean project_wanted(const DbbFs *fs, const DbbProject *p)
 {
+    const char *const *filter = (const char *const *)fs->project_filter;
     const char *name = p->name && *p->name ? p->name : p->id;
+    g_autofree char *shown = NULL;
 
-    return !fs->project_filter || g_strv_contains((const char *const *)fs->project_filter, name);
+    if (!filter || g_strv_contains(filter, name))
+        return TRUE;
+    shown = dbb_name_sanitize(name);
+    return g_strv_contains(filter, shown);
 }
 
 static DbbDirView *build_root(DbbFs *fs, const DbbIdentity *dir, DbbProjectsValue *projects)

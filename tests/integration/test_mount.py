@@ -378,6 +378,42 @@ def test_refresh_after_ttl_shows_changes(sim):
             sim.post("/_sim/fleet", body)
 
 
+def test_walk_reads_ahead_without_extra_calls(sim):
+    with Mount(BINARY, sim) as m:
+        svc = max((m.path(p, "taurusdb") for p in os.listdir(m.dir)), key=lambda d: len(os.listdir(d)))
+        instances = sorted(os.listdir(svc))
+        assert len(instances) >= 3, instances
+        sim.reset_counts()
+        os.listdir(os.path.join(svc, instances[0]))
+        time.sleep(0.3)
+        assert sim.count("taurusdb.backups") == 1, api_counts(sim)  # a lone ls reads nothing ahead
+        os.listdir(os.path.join(svc, instances[1]))  # a second sibling: a walk
+        deadline = time.monotonic() + 5
+        while sim.count("taurusdb.backups") < len(instances) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert sim.count("taurusdb.backups") == len(instances), api_counts(sim)
+        for name in instances:
+            os.listdir(os.path.join(svc, name))
+        assert sim.count("taurusdb.backups") == len(instances), api_counts(sim)
+
+
+def test_project_named_like_no_region(sim):
+    status, _, body = sim.request("GET", "/_sim/fleet")
+    doc = fleet_exact(sim)
+    first = next(p for p in doc["projects"] if p["record"].get("name") not in ("MOS", ""))
+    old = ('"name":"%s"' % first["record"]["name"]).encode()
+    assert body.count(old) >= 1
+    sim.post("/_sim/fleet", body.replace(old, '"name":"My Project/Zürich"'.encode(), 1))
+    try:
+        fleet = fleet_exact(sim)
+        start = time.time()
+        with Mount(BINARY, sim) as m:
+            assert "My Project_Zürich" in os.listdir(m.dir)
+            compare_tree(m, fleet, start)
+    finally:
+        sim.post("/_sim/fleet", body)
+
+
 TESTS = [v for k, v in list(globals().items()) if k.startswith("test_")]
 
 

@@ -32,7 +32,7 @@ static void assert_no_url(const char *template, const char *service, const char 
 
     assert_null(got);
     assert_non_null(error);
-    assert_true(g_error_matches(error, DBB_API_ERROR, EINVAL));
+    assert_true(g_error_matches(error, DBB_API_ERROR, EIO));
 }
 
 static void test_taurusdb_prefixes(void **state)
@@ -91,6 +91,10 @@ static void test_errors(void **state)
     assert_no_url(NULL, "ddm", "cn-north-4/../x"); /* a region lands in a host name */
     assert_no_url(NULL, "ddm", "");
     assert_no_url("https://{service}.{region}.example.net", "ddm", "a.b");
+    /* A project whose name is no region still works where no region is needed. */
+    assert_url("http://127.0.0.1:8080/{service}", "ddm", "My Project/ü",
+               "http://127.0.0.1:8080/ddm");
+    assert_url("http://127.0.0.1:8080/{service}", "taurusdb", "", "http://127.0.0.1:8080/taurusdb");
 }
 
 int main(void)

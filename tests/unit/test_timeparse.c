@@ -223,6 +223,10 @@ static void test_field_helper(void **state)
                      1767547830);
     assert_int_equal(dbb_time_field("taurusdb", "b1", "created", NULL, "UTC+08:00"), 0);
     assert_int_equal(dbb_time_field("taurusdb", "b1", "created", "2026-01-04 17:30:30", "Mars"), 0);
+    /* A time with its own offset does not need an unreadable time_zone. */
+    assert_int_equal(
+        dbb_time_field("taurusdb", "b1", "created", "2026-01-04T17:30:30+08:00", "Asia/Shanghai"),
+        dbb_time_field("taurusdb", "b1", "created", "2026-01-04 17:30:30", "UTC+08:00"));
     assert_int_equal(dbb_time_field("ddm", "b1", "updated", "2018-08-20T02:33:49_0800", NULL), 0);
 }
 
