@@ -6,7 +6,7 @@
  * kernel's lookup count.  Inode numbers are a 64-bit hash of that identity, so they are
  * stable for the life of the mount and across remounts, and `find`, `tar` and `du` see each
  * file once.  Nodes are immutable apart from the lookup count and reference-counted, so an
- * operation may hold one while the kernel forgets it.
+ * operation may hold one while the kernel forgets it; a node must not outlive its table.
  */
 #pragma once
 
@@ -39,7 +39,7 @@ typedef struct {
 typedef struct {
     guint64 ino;
     DbbNodeKind kind;
-    DbbProject *project;
+    const DbbProject *project; /* the table's copy, valid while the table lives */
     const DbbService *service;
     char *instance_id;
     char *backup_id;
