@@ -359,18 +359,68 @@ static void dbb_statfs(fuse_req_t req, fuse_ino_t ino)
     fuse_reply_statfs(req, &st);
 }
 
+/* The xattrs of inode ino (none for the root); on failure the request has been answered. */
+static DbbDirView *xattrs_of(fuse_req_t req, fuse_ino_t ino, DbbXattr out[4], guint *n)
+{
+    g_autoptr(DbbNode) node = NULL;
+    const DbbEntry *entry;
+    DbbDirView *view;
+    gint64 expires_at;
+
+    *n = 0;
+    if (ino == DBB_ROOT_INO)
+        return NULL;
+    node = dbb_node_table_get(fs_of(req)->nodes, ino);
+    if (!node) {
+        fuse_reply_err(req, ESTALE);
+        return NULL;
+    }
+    view = parent_entry(req, ino, node, &entry, &expires_at);
+    if (view)
+        *n = dbb_entry_xattrs(entry, out);
+    return view;
+}
+
+/* Reply with `data` as xattr content: its size when size is 0, ERANGE when it is short. */
+static void reply_xattr_data(fuse_req_t req, const char *data, size_t len, size_t size)
+{
+    if (size == 0)
+        fuse_reply_xattr(req, len);
+    else if (size < len)
+        fuse_reply_err(req, ERANGE);
+    else
+        fuse_reply_buf(req, data, len);
+}
+
 static void dbb_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_t size)
 {
+    DbbXattr xattrs[4];
+    guint n;
+    g_autoptr(DbbDirView) view = xattrs_of(req, ino, xattrs, &n);
+
+    if (!view && ino != DBB_ROOT_INO)
+        return;
+    for (guint i = 0; i < n; i++) {
+        if (g_str_equal(xattrs[i].name, name)) {
+            reply_xattr_data(req, xattrs[i].value, strlen(xattrs[i].value), size);
+            return;
+        }
+    }
     fuse_reply_err(req, ENODATA);
 }
 
 static void dbb_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size)
 {
-    /* No attributes: an empty list, so getfattr -d works without complaint. */
-    if (size == 0)
-        fuse_reply_xattr(req, 0);
-    else
-        fuse_reply_buf(req, NULL, 0);
+    DbbXattr xattrs[4];
+    guint n;
+    g_autoptr(DbbDirView) view = xattrs_of(req, ino, xattrs, &n);
+    g_autoptr(GString) names = g_string_new(NULL);
+
+    if (!view && ino != DBB_ROOT_INO)
+        return;
+    for (guint i = 0; i < n; i++)
+        g_string_append_len(names, xattrs[i].name, (gssize)strlen(xattrs[i].name) + 1);
+    reply_xattr_data(req, names->str, names->len, size);
 }
 
 static void dbb_init(void *userdata, struct fuse_conn_info *conn)

@@ -53,6 +53,7 @@ static void backup_rec_free(gpointer p)
     g_free(r->name);
     g_free(r->instance_id);
     g_free(r->instance_name);
+    g_free(r->status);
     if (r->content)
         g_bytes_unref(r->content);
     g_free(r);
@@ -137,6 +138,7 @@ DbbBackupsValue *dbb_backups_value_new(GPtrArray *backups)
         r->name = g_strdup(b->name);
         r->instance_id = g_strdup(b->instance_id ? b->instance_id : "");
         r->instance_name = g_strdup(b->instance_name);
+        r->status = g_strdup(b->status);
         r->start_time = b->start_time;
         r->finish_time = b->finish_time;
         r->content = render_or_raw(b);

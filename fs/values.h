@@ -20,6 +20,7 @@ typedef struct {
     char *name;          /* raw API name, or NULL */
     char *instance_id;   /* "" when the record had none */
     char *instance_name; /* raw, or NULL */
+    char *status;        /* raw, or NULL */
     gint64 start_time;
     gint64 finish_time;
     GBytes *content; /* the rendered file */

@@ -175,7 +175,11 @@ static DbbDirView *build_instance(DbbFs *fs, const DbbIdentity *dir, GPtrArray *
     builder_init(&b, recs ? recs->len : 0);
     for (guint i = 0; recs && i < recs->len; i++) {
         DbbBackupRec *r = recs->pdata[i];
-        DbbEntry e = {.kind = DBB_NODE_BACKUP, .id = r->id, .content = r->content};
+        DbbEntry e = {.kind = DBB_NODE_BACKUP,
+                      .id = r->id,
+                      .content = r->content,
+                      .instance_id = r->instance_id,
+                      .status = r->status};
 
         e.atime = r->start_time;
         e.mtime = r->finish_time;
@@ -349,4 +353,30 @@ void dbb_entry_stat(const DbbFs *fs, const DbbEntry *e, struct stat *st)
      * Elsewhere the number of subdirectories is not known without a listing: 1, as btrfs
      * reports, tells find not to rely on it. */
     st->st_nlink = e->kind == DBB_NODE_INSTANCE ? 2 : 1;
+}
+
+guint dbb_entry_xattrs(const DbbEntry *e, DbbXattr out[4])
+{
+    guint n = 0;
+
+    switch (e->kind) {
+    case DBB_NODE_PROJECT:
+        out[n++] = (DbbXattr){.name = "user.dbbackupfs.id", .value = e->project->id};
+        if (e->project->region)
+            out[n++] = (DbbXattr){.name = "user.dbbackupfs.region", .value = e->project->region};
+        break;
+    case DBB_NODE_INSTANCE:
+        out[n++] = (DbbXattr){.name = "user.dbbackupfs.id", .value = e->id};
+        break;
+    case DBB_NODE_BACKUP:
+        out[n++] = (DbbXattr){.name = "user.dbbackupfs.id", .value = e->id};
+        if (e->instance_id && *e->instance_id)
+            out[n++] = (DbbXattr){.name = "user.dbbackupfs.instance_id", .value = e->instance_id};
+        if (e->status)
+            out[n++] = (DbbXattr){.name = "user.dbbackupfs.status", .value = e->status};
+        break;
+    default:
+        break;
+    }
+    return n;
 }

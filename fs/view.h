@@ -26,6 +26,8 @@ typedef struct {
     const char *id;            /* INSTANCE and BACKUP entries: instance or backup ID */
     gint64 atime, mtime;       /* ctime = mtime */
     GBytes *content;           /* BACKUP entries: the file */
+    const char *instance_id;   /* BACKUP entries: the record's instance_id, or "" */
+    const char *status;        /* BACKUP entries: the record's status, or NULL */
 } DbbEntry;
 
 typedef struct {
@@ -52,6 +54,16 @@ DbbIdentity dbb_entry_identity(const DbbIdentity *dir, const DbbEntry *entry);
 /* stat of an entry, or of a directory node with its own identity (root, project, service,
  * instance) when entry is NULL. */
 void dbb_entry_stat(const DbbFs *fs, const DbbEntry *entry, struct stat *st);
+
+typedef struct {
+    const char *name;
+    const char *value;
+} DbbXattr;
+
+/* The extended attributes of an entry (read-only facts for scripts: `getfattr -d`):
+ * user.dbbackupfs.id and, as they apply, .project_id, .region, .instance_id, .status.
+ * Fills out[] (borrowed strings) and returns how many. */
+guint dbb_entry_xattrs(const DbbEntry *entry, DbbXattr out[4]);
 
 /* Forget every memoised view (unmount). */
 void dbb_views_clear(DbbFs *fs);

@@ -105,11 +105,16 @@ def compare_tree(m, fleet, mount_start, **kw):
         assert st.st_size == len(node.content), (path, st.st_size)
         assert int(st.st_mtime) == node.mtime and int(st.st_ctime) == node.mtime, (path, st.st_mtime, node.mtime)
         assert int(st.st_atime) == node.atime, (path, st.st_atime, node.atime)
+        # read-only facts for scripts, as extended attributes
+        assert os.getxattr(m.path(path), "user.dbbackupfs.id").decode() == str(node.record["id"]), path
+        if isinstance(node.record.get("status"), str):
+            assert os.getxattr(m.path(path), "user.dbbackupfs.status").decode() == node.record["status"]
         # reads at an offset return the right bytes
         if len(data) > 10:
             with open(m.path(path), "rb") as f:
                 f.seek(len(data) // 2)
                 assert f.read(7) == data[len(data) // 2: len(data) // 2 + 7], path
+    assert os.listxattr(m.dir) == []
     for path in expected:
         if path.count("/") == 2:  # instance directories hold only files
             assert actual[path].st_nlink == 2, (path, actual[path].st_nlink)
@@ -412,6 +417,16 @@ def test_project_named_like_no_region(sim):
             compare_tree(m, fleet, start)
     finally:
         sim.post("/_sim/fleet", body)
+
+
+def test_inodes_stable_across_remounts(sim):
+    def inodes():
+        with Mount(BINARY, sim) as m:
+            return {p: st.st_ino for p, st in walk(m.dir).items() if p}
+
+    first, second = inodes(), inodes()
+    assert first == second
+    assert len(set(first.values())) == len(first)  # one file, one inode
 
 
 TESTS = [v for k, v in list(globals().items()) if k.startswith("test_")]
