@@ -36,22 +36,9 @@ static void choose_services(DbbFs *fs, char **names)
     qsort(fs->services, fs->n_services, sizeof(*fs->services), compare_services);
 }
 
-/* The service to probe with when projects are configured: the first of DESIGN.md's
- * table order that is shown. */
-static const DbbService *probe_service(const DbbFs *fs)
-{
-    static const char *const order[] = {"taurusdb", "geminidb", "ddm"};
-
-    for (gsize i = 0; i < G_N_ELEMENTS(order); i++)
-        for (guint j = 0; j < fs->n_services; j++)
-            if (g_str_equal(fs->services[j]->name, order[i]))
-                return fs->services[j];
-    return fs->n_services > 0 ? fs->services[0] : NULL;
-}
-
 /* One call that proves the credentials work, before anything is mounted: IAM's project
  * list (kept, so the first `ls` does not ask again), or, when the projects are configured,
- * the first project's instances of one service.  Only rejected credentials stop the mount:
+ * the first project's instances of the first service.  Only rejected credentials stop the mount:
  * an API that is down or slow at boot is reported and the mount serves EIO until it is
  * back, as a network filesystem in /etc/fstab should. */
 static gboolean check_credentials(DbbFs *fs, const DbbOptions *o, GError **error)
@@ -61,7 +48,7 @@ static gboolean check_credentials(DbbFs *fs, const DbbOptions *o, GError **error
 
     if (fs->configured_projects) {
         GPtrArray *projects = fs->configured_projects->projects;
-        const DbbService *svc = probe_service(fs);
+        const DbbService *svc = fs->n_services > 0 ? fs->services[0] : NULL;
 
         if (projects->len == 0 || !svc)
             return TRUE;

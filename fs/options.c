@@ -39,9 +39,20 @@ GQuark dbb_options_error_quark(void)
 #define GROUP_AUTH     "auth"
 #define GROUP_PROJECT  "project "
 #define GROUP_SERVICE  "service "
-#define DEFAULT_SVCS   "taurusdb:geminidb:ddm"
 #define FILE_MAX_BYTES (1024 * 1024) /* a config or token file is a few KiB at most */
 #define SECONDS_MAX    1e9           /* keeps µs arithmetic in gint64 far from overflow */
+
+/* The names of every service api/ knows, joined by sep: the default of services= and the
+ * list in messages, so a new service needs no change here. */
+static char *known_services(const char *sep)
+{
+    const DbbService *const *all = dbb_services();
+    GString *out = g_string_new(NULL);
+
+    for (gsize i = 0; all[i]; i++)
+        g_string_append_printf(out, "%s%s", i ? sep : "", all[i]->name);
+    return g_string_free(out, FALSE);
+}
 
 #define SOURCE_ENV_AKSK  "environment (AK/SK)"
 #define SOURCE_ENV_TOKEN "DBBACKUPFS_TOKEN"
@@ -211,8 +222,9 @@ static gboolean apply_services(DbbOptions *o, const OwnOption *opt, const char *
         return FALSE;
     for (char **w = wanted; *w; w++) {
         if (dbb_service_find(*w) == NULL) {
+            g_autofree char *known = known_services(", ");
             g_set_error(error, DBB_OPTIONS_ERROR, DBB_OPTIONS_ERROR_VALUE,
-                        "unknown service '%s' (known: taurusdb, geminidb, ddm)", *w);
+                        "unknown service '%s' (known: %s)", *w, known);
             return FALSE;
         }
     }
@@ -871,7 +883,8 @@ static gboolean apply_own_options(DbbOptions *o, CmdLine *cl, const Config *c, G
     }
     if (o->services == NULL) {
         ValueSource src = {"by default", NULL};
-        if (!apply_services(o, own_option_find("services"), DEFAULT_SVCS, &src, error))
+        g_autofree char *all = known_services(":");
+        if (!apply_services(o, own_option_find("services"), all, &src, error))
             return FALSE;
     }
     return TRUE;
@@ -885,8 +898,8 @@ static gboolean load_service_group(DbbOptions *o, const Config *c, const char *g
     g_autofree char *url = NULL;
 
     if (dbb_service_find(name) == NULL && strcmp(name, "iam") != 0) {
-        g_warning("%s: [%s] names no known service (taurusdb, geminidb, ddm, iam), ignored",
-                  c->path, group);
+        g_autofree char *services = known_services(", ");
+        g_warning("%s: [%s] names no known service (%s, iam), ignored", c->path, group, services);
         return TRUE;
     }
     warn_unknown_keys(c, group, known);
@@ -1189,11 +1202,14 @@ gboolean dbb_options_require_credentials(const DbbOptions *opts, GError **error)
 
 void dbb_options_print_help(const char *progname)
 {
+    g_autofree char *braces = known_services(",");
+    g_autofree char *colons = known_services(":");
+
     printf("usage: %s [options] MOUNTPOINT\n"
            "       %s --help | --version\n"
            "\n"
            "Shows the database backups of a Huawei Cloud account as read-only JSON files:\n"
-           "MOUNTPOINT/<project>/{taurusdb,geminidb,ddm}/<instance>/<backup>.json\n"
+           "MOUNTPOINT/<project>/{%s}/<instance>/<backup>.json\n"
            "\n"
            "general options:\n"
            "    -h   --help            print help\n"
@@ -1209,7 +1225,7 @@ void dbb_options_print_help(const char *progname)
            "    -o endpoint=URL        base URL of every service and IAM; {service} and\n"
            "                           {region} are replaced (default: public hosts)\n"
            "    -o projects=A:B        only these projects (default: all)\n"
-           "    -o services=S:S        only these services (default: " DEFAULT_SVCS ")\n"
+           "    -o services=S:S        only these services (default: %s)\n"
            "    -o ttl=SECONDS         listing lifetime (default: 60)\n"
            "    -o negative_ttl=SECONDS  lifetime of \"no such name\" (default: 10)\n"
            "    -o max_stale=SECONDS   how old a listing may be served when the API\n"
@@ -1227,7 +1243,7 @@ void dbb_options_print_help(const char *progname)
            "    the config file's [auth] group: ak= + sk=, token= or token_file=\n"
            "\n"
            "FUSE options:\n",
-           progname, progname);
+           progname, progname, braces, colons);
     fuse_lowlevel_help();
     printf("    -o default_permissions let the kernel check permissions\n"
            "\n"
