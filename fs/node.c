@@ -135,6 +135,7 @@ DbbNodeTable *dbb_node_table_new(void)
     g_mutex_init(&t->lock);
     t->nodes =
         g_hash_table_new_full(g_int64_hash, g_int64_equal, NULL, (GDestroyNotify)dbb_node_unref);
+    t->projects = g_hash_table_new_full(g_str_hash, g_str_equal, NULL, dbb_project_free);
     DbbNode *n = node_new(t, &root, DBB_ROOT_INO);
     n->nlookup = 1; /* the kernel never forgets the root */
     g_hash_table_insert(t->nodes, &n->ino, n);

@@ -46,6 +46,8 @@ class Mount:
             if k.startswith("HUAWEICLOUD_SDK_") or k == "DBBACKUPFS_TOKEN":
                 del self.env[k]
         self.env["XDG_CONFIG_HOME"] = tempfile.mkdtemp(prefix="dbbfs-xdg-")
+        # A GLib critical (a broken invariant) aborts the daemon, so the test sees it.
+        self.env["G_DEBUG"] = "fatal-criticals"
         if credentials == "aksk":
             creds = sim.fleet()["credentials"]
             self.env["HUAWEICLOUD_SDK_AK"] = creds["ak"]
