@@ -182,9 +182,10 @@ class Node:
 
 
 def _merge_by_id(records):
+    """One record per ID, the later one kept (in the first one's place)."""
     out = {}
     for rec in records:
-        out[rec.get("id")] = (rec, rec)
+        out[rec.get("id")] = rec
     return list(out.values())
 
 
@@ -210,8 +211,8 @@ def _service(tree, spath, svc, data):
     instances = data.get("instances", [])
     backups = _merge_by_id(data.get("backups", []) + data.get("table_backups", []))
     groups = {}
-    for text, rec in backups:
-        groups.setdefault(rec.get("instance_id") or "", []).append((text, rec))
+    for rec in backups:
+        groups.setdefault(rec.get("instance_id") or "", []).append(rec)
     listed = {i["id"] for i in instances}
     entries = []  # (raw name, id, mtime, backups)
     for inst in instances:
@@ -220,15 +221,15 @@ def _service(tree, spath, svc, data):
         for iid, recs in groups.items():
             if iid in listed:
                 continue
-            latest = max(recs, key=lambda tr: (backup_times(svc, tr[1])[1], tr[1].get("id")))
+            latest = max(recs, key=lambda r: (backup_times(svc, r)[1], r.get("id")))
             ident = iid or NO_INSTANCE_ID
-            entries.append((raw_name(latest[1].get("instance_name")), ident, 0, recs))
+            entries.append((raw_name(latest.get("instance_name")), ident, 0, recs))
     names = assign_names([(n, i, "") for n, i, _, _ in entries])
     for (n, ident, mtime, recs), name in zip(entries, names):
         ipath = spath + "/" + name
         tree[ipath] = Node("dir", mtime=mtime or None)
-        bnames = assign_names([(raw_name(r.get("name")), r["id"], ".json") for _, r in recs])
-        for (text, rec), bname in zip(recs, bnames):
+        bnames = assign_names([(raw_name(r.get("name")), r["id"], ".json") for r in recs])
+        for rec, bname in zip(recs, bnames):
             start, finish = backup_times(svc, rec)
-            tree[ipath + "/" + bname] = Node("file", mtime=finish, atime=start, content=render(text), record=rec)
+            tree[ipath + "/" + bname] = Node("file", mtime=finish, atime=start, content=render(rec), record=rec)
 

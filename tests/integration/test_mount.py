@@ -284,7 +284,6 @@ def test_outage_fails_in_time_and_serves_stale(sim):
 
 
 def test_wrong_credentials_fail_before_mounting(sim):
-    creds = sim.fleet()["credentials"]
     bad = Mount(BINARY, sim, env={"HUAWEICLOUD_SDK_SK": "wrong-secret-0123456789"})
     bad.start(wait=False)
     rc = bad.wait_exit(30)
@@ -300,7 +299,6 @@ def test_wrong_credentials_fail_before_mounting(sim):
     assert rc != 0 and not os.path.ismount(none.dir), none.output()
     assert "credential" in none.output().lower(), none.output()
     none.stop()
-    assert creds["sk"]
 
 
 def test_token_scoped_to_one_project(sim):
@@ -328,7 +326,6 @@ def test_debug_log_holds_no_secret(sim):
         log = m.output()
     assert len(log) > 200, log
     assert creds["sk"] not in log
-    assert creds["ak"] not in log or True  # the access key is not secret; the SK is
     for p in sim.fleet()["projects"]:
         assert p.get("token", "\x00never") not in log
 
