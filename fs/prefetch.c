@@ -86,8 +86,8 @@ static void queue_siblings(DbbFs *fs, const DbbIdentity *dir, DbbDirView *servic
     }
 }
 
-/* Is this open the second of a walk over a listing not yet read ahead?  Updates state. */
-static gboolean walk_detected(DbbFs *fs, const DbbIdentity *dir, DbbDirView *service_view)
+/* Is this open the second of a walk?  Updates the state; touches no listing. */
+static gboolean walk_detected(DbbFs *fs, const DbbIdentity *dir)
 {
     g_autofree char *key = g_strconcat(dir->project->id, "/", dir->service->name, NULL);
     g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&fs->walks_lock);
@@ -100,15 +100,26 @@ static gboolean walk_detected(DbbFs *fs, const DbbIdentity *dir, DbbDirView *ser
         g_hash_table_insert(fs->walks, g_steal_pointer(&key), w);
     }
     walk = w->last_instance && !g_str_equal(w->last_instance, dir->instance_id) &&
-           now - w->last_open < WALK_WINDOW_US && w->prefetched != service_view->sources[0];
+           now - w->last_open < WALK_WINDOW_US;
     g_free(w->last_instance);
     w->last_instance = g_strdup(dir->instance_id);
     w->last_open = now;
-    if (walk) {
-        dbb_value_unref(w->prefetched);
-        w->prefetched = dbb_value_ref(service_view->sources[0]);
-    }
     return walk;
+}
+
+/* Record that the instance listing behind service_view is being read ahead; FALSE when it
+ * already was (the rest of the walk's opens). */
+static gboolean claim_listing(DbbFs *fs, const DbbIdentity *dir, DbbDirView *service_view)
+{
+    g_autofree char *key = g_strconcat(dir->project->id, "/", dir->service->name, NULL);
+    g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&fs->walks_lock);
+    WalkState *w = g_hash_table_lookup(fs->walks, key);
+
+    if (!w || w->prefetched == service_view->sources[0])
+        return FALSE;
+    dbb_value_unref(w->prefetched);
+    w->prefetched = dbb_value_ref(service_view->sources[0]);
+    return TRUE;
 }
 
 void dbb_prefetch_note_open(DbbFs *fs, const DbbIdentity *dir)
@@ -121,8 +132,10 @@ void dbb_prefetch_note_open(DbbFs *fs, const DbbIdentity *dir)
     if (!fs->prefetch_pool || dir->kind != DBB_NODE_INSTANCE ||
         dir->service->backup_scope != DBB_BACKUPS_PER_INSTANCE)
         return;
-    /* The service listing is in the cache: the walk has just read it. */
+    if (!walk_detected(fs, dir))
+        return;
+    /* A walk has just read the service listing, so this costs no call. */
     view = dbb_view_get(fs, &service_dir, &expires_at, NULL);
-    if (view && walk_detected(fs, dir, view))
+    if (view && claim_listing(fs, dir, view))
         queue_siblings(fs, dir, view);
 }

@@ -279,13 +279,6 @@ DbbDirView *dbb_view_get(DbbFs *fs, const DbbIdentity *dir, gint64 *expires_at, 
     return view;
 }
 
-void dbb_views_clear(DbbFs *fs)
-{
-    g_mutex_lock(&fs->views_lock);
-    g_hash_table_remove_all(fs->views);
-    g_mutex_unlock(&fs->views_lock);
-}
-
 static int name_key_cmp(const void *key, const void *elem)
 {
     return strcmp(key, ((const DbbEntry *)elem)->name);

@@ -65,7 +65,4 @@ typedef struct {
  * Fills out[] (borrowed strings) and returns how many. */
 guint dbb_entry_xattrs(const DbbEntry *entry, DbbXattr out[4]);
 
-/* Forget every memoised view (unmount). */
-void dbb_views_clear(DbbFs *fs);
-
 G_END_DECLS
