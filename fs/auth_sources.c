@@ -1,0 +1,171 @@
+/*
+ * dbbackupfs — where the credentials come from, first found wins: the environment's AK/SK,
+ * DBBACKUPFS_TOKEN, then the config file's [auth] group (options.h).
+ */
+#include "fs/options_internal.h"
+
+#include <string.h>
+
+extern char **environ;
+
+/* unsetenv() only drops the pointer: the text would stay in the process image, where
+ * /proc/PID/environ (of this process and of the daemon it forks) still shows it. */
+static void scrub_env(const char *name)
+{
+    gsize len = strlen(name);
+
+    for (char **e = environ; e && *e; e++) {
+        if (strncmp(*e, name, len) == 0 && (*e)[len] == '=')
+            explicit_bzero(*e + len + 1, strlen(*e + len + 1));
+    }
+    unsetenv(name);
+}
+
+static char *take_env(const char *name)
+{
+    const char *v = g_getenv(name);
+    char *copy = (v != NULL && *v != '\0') ? g_strdup(v) : NULL;
+
+    scrub_env(name);
+    return copy;
+}
+
+static void move_credentials(DbbOptions *o, DbbCredentials *from, DbbAuthKind kind,
+                             const char *source)
+{
+    o->credentials.kind = kind;
+    if (kind == DBB_AUTH_AKSK) {
+        o->credentials.ak = g_steal_pointer(&from->ak);
+        o->credentials.sk = g_steal_pointer(&from->sk);
+        o->credentials.security_token = g_steal_pointer(&from->security_token);
+        o->credentials.domain_id = g_steal_pointer(&from->domain_id);
+    } else {
+        o->credentials.token = g_steal_pointer(&from->token);
+    }
+    o->credentials_source = source;
+}
+
+/* Reads and clears every credential variable, used or not. */
+gboolean opt_credentials_from_env(DbbOptions *o, GError **error)
+{
+    DbbCredentials env = {0};
+    gboolean ok = TRUE;
+
+    env.ak = take_env(ENV_AK);
+    env.sk = take_env(ENV_SK);
+    env.security_token = take_env(ENV_SECURITY_TOKEN);
+    env.domain_id = take_env(ENV_DOMAIN_ID);
+    env.token = take_env(ENV_TOKEN);
+    if (env.ak != NULL && env.sk != NULL) {
+        move_credentials(o, &env, DBB_AUTH_AKSK, SOURCE_ENV_AKSK);
+    } else if (env.ak != NULL || env.sk != NULL) {
+        g_set_error(error, DBB_OPTIONS_ERROR, DBB_OPTIONS_ERROR_CREDENTIALS,
+                    "%s is set but %s is not: set both for AK/SK signing, or neither",
+                    env.ak ? ENV_AK : ENV_SK, env.ak ? ENV_SK : ENV_AK);
+        ok = FALSE;
+    } else if (env.token != NULL) {
+        move_credentials(o, &env, DBB_AUTH_TOKEN, SOURCE_ENV_TOKEN);
+    }
+    dbb_credentials_clear(&env);
+    return ok;
+}
+
+/* A secret from [auth]: never quoted, even in an error. */
+static gboolean auth_get(const Config *c, const char *key, char **out, GError **error)
+{
+    char *v;
+
+    *out = NULL;
+    if (!g_key_file_has_key(c->kf, GROUP_AUTH, key, NULL))
+        return TRUE;
+    v = g_key_file_get_string(c->kf, GROUP_AUTH, key, NULL);
+    if (v == NULL) {
+        g_set_error(error, DBB_OPTIONS_ERROR, DBB_OPTIONS_ERROR_FILE,
+                    "%s: [auth] %s cannot be read (an invalid \\ escape?)", c->path, key);
+        return FALSE;
+    }
+    g_strstrip(v);
+    if (*v == '\0')
+        opt_wipe_free(v, 0);
+    else
+        *out = v;
+    return TRUE;
+}
+
+static gboolean read_token_file(const Config *c, const char *value, char **token, GError **error)
+{
+    g_autofree char *path = opt_resolve_path(value, c->dir);
+    char *data = NULL;
+    gsize len = 0;
+    struct stat st;
+    int err = 0;
+
+    if (!opt_read_secret_file("token_file", path, &data, &len, &st, &err, error))
+        return FALSE;
+    if (!opt_check_private(path, &st, error)) {
+        opt_wipe_free(data, len);
+        return FALSE;
+    }
+    data[strcspn(data, "\r\n")] = '\0'; /* the first line */
+    g_strstrip(data);
+    if (*data == '\0') {
+        opt_wipe_free(data, len);
+        g_set_error(error, DBB_OPTIONS_ERROR, DBB_OPTIONS_ERROR_CREDENTIALS,
+                    "token_file '%s' (from %s) holds no token on its first line", path, c->path);
+        return FALSE;
+    }
+    *token = g_strdup(data);
+    opt_wipe_free(data, len);
+    return TRUE;
+}
+
+static gboolean read_auth_group(const Config *c, DbbCredentials *f, char **token_file,
+                                GError **error)
+{
+    return auth_get(c, "ak", &f->ak, error) && auth_get(c, "sk", &f->sk, error) &&
+           auth_get(c, "security_token", &f->security_token, error) &&
+           auth_get(c, "domain_id", &f->domain_id, error) &&
+           auth_get(c, "token", &f->token, error) && auth_get(c, "token_file", token_file, error);
+}
+
+gboolean opt_credentials_from_file(DbbOptions *o, const Config *c, GError **error)
+{
+    DbbCredentials f = {0};
+    g_autofree char *token_file = NULL;
+    gboolean ok;
+
+    if (c->kf == NULL || !g_key_file_has_group(c->kf, GROUP_AUTH))
+        return TRUE;
+    ok = read_auth_group(c, &f, &token_file, error);
+    if (ok && f.ak != NULL && f.sk != NULL) {
+        move_credentials(o, &f, DBB_AUTH_AKSK, SOURCE_FILE);
+    } else if (ok && (f.ak != NULL || f.sk != NULL)) {
+        g_set_error(error, DBB_OPTIONS_ERROR, DBB_OPTIONS_ERROR_CREDENTIALS,
+                    "%s: [auth] has %s= but no %s=: AK/SK signing needs both", c->path,
+                    f.ak ? "ak" : "sk", f.ak ? "sk" : "ak");
+        ok = FALSE;
+    } else if (ok && (f.token != NULL ||
+                      (token_file != NULL && read_token_file(c, token_file, &f.token, error)))) {
+        if (f.security_token != NULL || f.domain_id != NULL)
+            g_warning("%s: [auth] security_token/domain_id apply to ak/sk only, ignored", c->path);
+        move_credentials(o, &f, DBB_AUTH_TOKEN, SOURCE_FILE);
+    } else if (ok && token_file != NULL) {
+        ok = FALSE; /* read_token_file() said why */
+    }
+    dbb_credentials_clear(&f);
+    return ok;
+}
+
+gboolean dbb_options_require_credentials(const DbbOptions *opts, GError **error)
+{
+    g_autofree char *path = NULL;
+
+    if (opts->credentials.kind != DBB_AUTH_NONE)
+        return TRUE;
+    path = opts->config_path ? g_strdup(opts->config_path) : opt_default_config_path();
+    g_set_error(error, DBB_OPTIONS_ERROR, DBB_OPTIONS_ERROR_CREDENTIALS,
+                "no credentials: set %s and %s (AK/SK), or %s (an IAM token), or put ak= and "
+                "sk=, token= or token_file= in the [auth] group of %s (mode 0600)",
+                ENV_AK, ENV_SK, ENV_TOKEN, path);
+    return FALSE;
+}
