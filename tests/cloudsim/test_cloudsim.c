@@ -315,8 +315,7 @@ static void test_routes_and_types(void **state)
 
     /* TaurusDB backups of seed 000's instance: the seed document itself. */
     g_free(path);
-    path = g_strdup_printf("/taurusdb/v3/%s/instances/61a4ea66210545909d74a05c27a7179ein07/backups",
-                           pid);
+    path = g_strdup_printf("/taurusdb/v3/%s/instances/instance-123/backups", pid);
     r = get_token(s, path, pid);
     assert_int_equal(r->status, 200);
     {
@@ -1078,8 +1077,7 @@ static void test_fleet_replace(void **state)
     g_autofree char *doc1 = NULL, *doc2 = NULL, *changed = NULL;
     json_object *t = truth(s);
     const char *pid = project_id(truth_project(t, 0));
-    g_autofree char *path = g_strdup_printf(
-        "/taurusdb/v3/%s/instances/61a4ea66210545909d74a05c27a7179ein07/backups", pid);
+    g_autofree char *path = g_strdup_printf("/taurusdb/v3/%s/instances/instance-123/backups", pid);
     Resp *r;
 
     assert_int_equal(sim_http_get(s, "/_sim/fleet", NULL, &doc1, NULL), 200);

@@ -112,22 +112,22 @@ static DbbInstance *instance_from(const DbbService *service, const char *raw)
 static void test_seed_taurusdb(void **state)
 {
     g_autofree char *text = read_seed("seed-000-taurusdb-backups.json");
-    g_autofree char *element = between(text, "{\n      \"id\"", "\"UTC+08:00\"\n    }");
+    g_autofree char *element = between(text, "{\n    \"id\" :", "\"UTC+08:00\"\n  }");
     g_autoptr(GError) error = NULL;
-    g_autoptr(GPtrArray) list = list_text(&dbb_service_taurusdb, TRUE, text,
-                                          "61a4ea66210545909d74a05c27a7179ein07", &error);
+    g_autoptr(GPtrArray) list =
+        list_text(&dbb_service_taurusdb, TRUE, text, "instance-123", &error);
     DbbBackup *b;
 
     assert_null(error);
     assert_int_equal(list->len, 1);
     b = g_ptr_array_index(list, 0);
-    assert_string_equal(b->id, "6b6e0e1a42f5409690e5eb11fb8d3a1ebr07");
-    assert_string_equal(b->name, "gauss-mysql-01-20260104173030");
-    assert_string_equal(b->instance_id, "61a4ea66210545909d74a05c27a7179ein07");
-    assert_string_equal(b->instance_name, "gauss-mysql-01");
+    assert_string_equal(b->id, "backup-001");
+    assert_string_equal(b->name, "daily-backup-20231101");
+    assert_string_equal(b->instance_id, "instance-123");
+    assert_string_equal(b->instance_name, "prod-db");
     assert_string_equal(b->status, "COMPLETED");
     assert_int_equal(b->start_time, 1767519030);  /* 2026-01-04 17:30:30 UTC+08:00 */
-    assert_int_equal(b->finish_time, 1767519171); /* 2026-01-04 17:32:51 UTC+08:00 */
+    assert_int_equal(b->finish_time, 1767519264); /* 2026-01-04 17:34:24 UTC+08:00 */
     assert_int_equal(b->size_bytes, 76251136);    /* "74464.0" KB */
     assert_int_equal(b->raw_len, strlen(element));
     assert_string_equal(b->raw, element);

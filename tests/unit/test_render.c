@@ -341,20 +341,20 @@ static GPtrArray *backup_slices(const char *text)
 }
 
 static const char seed000_0[] = "{\n"
-                                "  \"id\": \"6b6e0e1a42f5409690e5eb11fb8d3a1ebr07\",\n"
-                                "  \"description\": \"\",\n"
-                                "  \"instance_id\": \"61a4ea66210545909d74a05c27a7179ein07\",\n"
-                                "  \"instance_name\": \"gauss-mysql-01\",\n"
-                                "  \"name\": \"gauss-mysql-01-20260104173030\",\n"
+                                "  \"id\": \"backup-001\",\n"
+                                "  \"description\": \"Daily automated backup\",\n"
+                                "  \"instance_id\": \"instance-123\",\n"
+                                "  \"instance_name\": \"prod-db\",\n"
+                                "  \"name\": \"daily-backup-20231101\",\n"
                                 "  \"size\": \"74464.0\",\n"
                                 "  \"size_unit\": \"KB\",\n"
                                 "  \"status\": \"COMPLETED\",\n"
                                 "  \"created\": \"2026-01-04 17:30:30\",\n"
-                                "  \"updated\": \"2026-01-04 17:32:51\",\n"
+                                "  \"updated\": \"2026-01-04 17:34:24\",\n"
                                 "  \"backup_type\": \"Db\",\n"
-                                "  \"backup_level\": \"1\",\n"
+                                "  \"backup_level\": \"2\",\n"
                                 "  \"backup_method\": \"Db\",\n"
-                                "  \"use_detail\": \"\",\n"
+                                "  \"use_detail\": \"Production environment backup\",\n"
                                 "  \"time_zone\": \"UTC+08:00\"\n"
                                 "}\n";
 
