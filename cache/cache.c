@@ -204,6 +204,8 @@ static gpointer run_flight(DbbCache *cache, const char *key, Entry *e, DbbCacheF
         if (fetch_error) /* a confused fetch: the value wins */
             g_clear_error(&fetch_error);
         after->old = e->value;
+        if (after->old && cache->config.replaced)
+            cache->config.replaced(key, after->old, value, cache->config.replaced_data);
         e->value = value;
         e->fetched_at = now;
         e->failed = FALSE;
@@ -270,7 +272,7 @@ gpointer dbb_cache_get(DbbCache *cache, const char *key, DbbCacheFetchFunc fetch
     return value;
 }
 
-gpointer dbb_cache_peek(DbbCache *cache, const char *key, DbbCacheInfo *info)
+static gpointer peek(DbbCache *cache, const char *key, DbbCacheInfo *info, gboolean expired_too)
 {
     gpointer value = NULL;
     Entry *e;
@@ -280,12 +282,46 @@ gpointer dbb_cache_peek(DbbCache *cache, const char *key, DbbCacheInfo *info)
     g_mutex_lock(&cache->lock);
     now = cache_now(cache);
     e = g_hash_table_lookup(cache->entries, key);
-    if (e && is_fresh(cache, e, now)) {
+    if (e && e->value && (expired_too || is_fresh(cache, e, now))) {
         value = value_ref(cache, e->value);
-        fill_info(info, e->fetched_at, e->fetched_at + cache->config.ttl, FALSE, FALSE);
+        fill_info(info, e->fetched_at, e->fetched_at + cache->config.ttl, !is_fresh(cache, e, now),
+                  FALSE);
     }
     g_mutex_unlock(&cache->lock);
     return value;
+}
+
+gpointer dbb_cache_peek(DbbCache *cache, const char *key, DbbCacheInfo *info)
+{
+    return peek(cache, key, info, FALSE);
+}
+
+gpointer dbb_cache_peek_stale(DbbCache *cache, const char *key, DbbCacheInfo *info)
+{
+    return peek(cache, key, info, TRUE);
+}
+
+void dbb_cache_clear(DbbCache *cache)
+{
+    g_autoptr(GPtrArray) dropped = g_ptr_array_new();
+    GHashTableIter it;
+    gpointer p;
+
+    g_return_if_fail(cache);
+    g_mutex_lock(&cache->lock);
+    g_hash_table_iter_init(&it, cache->entries);
+    while (g_hash_table_iter_next(&it, NULL, &p)) {
+        Entry *e = p;
+        if (e->value)
+            g_ptr_array_add(dropped, e->value);
+        e->value = NULL;
+        e->failed = FALSE;
+        if (!e->flight) /* a flight's entry stays: its fetcher publishes into it */
+            g_hash_table_iter_remove(&it);
+    }
+    g_mutex_unlock(&cache->lock);
+    for (guint i = 0; i < dropped->len; i++)
+        value_unref(cache, g_ptr_array_index(dropped, i));
 }
 
 guint dbb_cache_prune(DbbCache *cache)

@@ -40,6 +40,12 @@ typedef struct {
     gpointer clock_data;
     gpointer (*value_ref)(gpointer value);
     void (*value_unref)(gpointer value);
+    /* Called when a fetch replaces key's previous value (not on a first fetch, a failure, a
+     * prune or a clear), with the cache lock held and before any caller can receive the new
+     * value, so a listener learns of every generation change first.  It must not call the
+     * cache; old and new_value are borrowed (take references to keep them).  May be NULL. */
+    void (*replaced)(const char *key, gpointer old, gpointer new_value, gpointer user_data);
+    gpointer replaced_data;
 } DbbCacheConfig;
 
 typedef struct {
@@ -59,6 +65,14 @@ gpointer dbb_cache_get(DbbCache *cache, const char *key, DbbCacheFetchFunc fetch
 
 /* A new reference to key's value if present and fresh, else NULL; never fetches. */
 gpointer dbb_cache_peek(DbbCache *cache, const char *key, DbbCacheInfo *info);
+
+/* A new reference to key's last good value even when it has expired (info->stale set
+ * then), or NULL when there is none; never fetches. */
+gpointer dbb_cache_peek_stale(DbbCache *cache, const char *key, DbbCacheInfo *info);
+
+/* Drop every value (a manual refresh): the next get of any key fetches.  A fetch in
+ * progress still publishes its outcome. */
+void dbb_cache_clear(DbbCache *cache);
 
 /* Drop entries that can no longer be served: expired and older than max_stale.
  * Returns how many were dropped. */

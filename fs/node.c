@@ -204,3 +204,16 @@ guint dbb_node_table_size(DbbNodeTable *t)
     g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&t->lock);
     return g_hash_table_size(t->nodes);
 }
+
+GArray *dbb_node_table_inos(DbbNodeTable *t)
+{
+    g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&t->lock);
+    GArray *out = g_array_sized_new(FALSE, FALSE, sizeof(guint64), g_hash_table_size(t->nodes));
+    GHashTableIter it;
+    gpointer key;
+
+    g_hash_table_iter_init(&it, t->nodes);
+    while (g_hash_table_iter_next(&it, &key, NULL))
+        g_array_append_val(out, *(guint64 *)key);
+    return out;
+}

@@ -63,6 +63,8 @@ DbbNode *dbb_node_table_get(DbbNodeTable *t, guint64 ino);
 guint64 dbb_node_table_lookup(DbbNodeTable *t, const DbbIdentity *id);
 /* The kernel forgot n lookups of ino. */
 void dbb_node_table_forget(DbbNodeTable *t, guint64 ino, guint64 n);
+/* The inode numbers of every node held (the root included). */
+GArray *dbb_node_table_inos(DbbNodeTable *t);
 /* Nodes held (the root included). */
 guint dbb_node_table_size(DbbNodeTable *t);
 

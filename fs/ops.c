@@ -8,16 +8,27 @@
 #include <string.h>
 #include <sys/statvfs.h>
 
+#include "notify.h"
+#include "opstats.h"
 #include "prefetch.h"
 #include "view.h"
 
-static DbbFs *fs_of(fuse_req_t req)
+static DbbMount *fs_of(fuse_req_t req)
 {
     return fuse_req_userdata(req);
 }
 
+/* Count the request (opstats.h); returns the mount. */
+static DbbMount *counted(fuse_req_t req, DbbOp op)
+{
+    DbbMount *m = fuse_req_userdata(req);
+
+    dbb_opstats_count(m->opstats, op);
+    return m;
+}
+
 /* Seconds the kernel may cache something that the daemon trusts until expires_at. */
-static double timeout_until(DbbFs *fs, gint64 expires_at)
+static double timeout_until(DbbMount *fs, gint64 expires_at)
 {
     gint64 left = expires_at - dbb_cache_now(fs->cache);
 
@@ -33,7 +44,7 @@ static int errno_of(const GError *error)
 static DbbDirView *dir_view(fuse_req_t req, fuse_ino_t ino, DbbIdentity *dir_out,
                             gint64 *expires_at, DbbNode **node_out)
 {
-    DbbFs *fs = fs_of(req);
+    DbbMount *fs = fs_of(req);
     g_autoptr(GError) error = NULL;
     g_autoptr(DbbNode) node = dbb_node_table_get(fs->nodes, ino);
     DbbDirView *view;
@@ -47,7 +58,7 @@ static DbbDirView *dir_view(fuse_req_t req, fuse_ino_t ino, DbbIdentity *dir_out
         return NULL;
     }
     *dir_out = dbb_node_identity(node);
-    view = dbb_view_get(fs, dir_out, expires_at, &error);
+    view = dbb_view_get(fs, dir_out, DBB_VIEW_SYNC, expires_at, &error);
     if (!view) {
         fuse_reply_err(req, errno_of(error));
         return NULL;
@@ -56,7 +67,7 @@ static DbbDirView *dir_view(fuse_req_t req, fuse_ino_t ino, DbbIdentity *dir_out
     return view;
 }
 
-static void fill_entry(DbbFs *fs, const DbbEntry *e, gint64 expires_at,
+static void fill_entry(DbbMount *fs, const DbbEntry *e, gint64 expires_at,
                        struct fuse_entry_param *out)
 {
     memset(out, 0, sizeof(*out));
@@ -68,7 +79,7 @@ static void fill_entry(DbbFs *fs, const DbbEntry *e, gint64 expires_at,
 
 static void dbb_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 {
-    DbbFs *fs = fs_of(req);
+    DbbMount *fs = counted(req, DBB_OP_LOOKUP);
     DbbIdentity dir, child;
     gint64 expires_at;
     DbbNode *node = NULL;
@@ -97,12 +108,13 @@ out:
 
 static void dbb_forget(fuse_req_t req, fuse_ino_t ino, uint64_t nlookup)
 {
-    dbb_node_table_forget(fs_of(req)->nodes, ino, nlookup);
+    dbb_node_table_forget(counted(req, DBB_OP_FORGET)->nodes, ino, nlookup);
     fuse_reply_none(req);
 }
 
 static void dbb_forget_multi(fuse_req_t req, size_t count, struct fuse_forget_data *forgets)
 {
+    counted(req, DBB_OP_FORGET);
     for (size_t i = 0; i < count; i++)
         dbb_node_table_forget(fs_of(req)->nodes, forgets[i].ino, forgets[i].nlookup);
     fuse_reply_none(req);
@@ -111,14 +123,14 @@ static void dbb_forget_multi(fuse_req_t req, size_t count, struct fuse_forget_da
 /* The entry of inode ino in its parent's view (attributes and content live there, so
  * getattr and open cost no call of their own).  Returns the view holding the entry, or
  * NULL when the request has been answered with an error. */
-static DbbDirView *parent_entry(fuse_req_t req, fuse_ino_t ino, DbbNode *node,
+static DbbDirView *parent_entry(fuse_req_t req, fuse_ino_t ino, DbbNode *node, DbbViewFlags flags,
                                 const DbbEntry **entry, gint64 *expires_at)
 {
-    DbbFs *fs = fs_of(req);
+    DbbMount *fs = fs_of(req);
     g_autoptr(GError) error = NULL;
     DbbIdentity id = dbb_node_identity(node);
     DbbIdentity parent = dbb_identity_parent(&id);
-    DbbDirView *view = dbb_view_get(fs, &parent, expires_at, &error);
+    DbbDirView *view = dbb_view_get(fs, &parent, flags, expires_at, &error);
 
     if (!view) {
         fuse_reply_err(req, errno_of(error));
@@ -135,7 +147,7 @@ static DbbDirView *parent_entry(fuse_req_t req, fuse_ino_t ino, DbbNode *node,
 
 static void dbb_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
-    DbbFs *fs = fs_of(req);
+    DbbMount *fs = counted(req, DBB_OP_GETATTR);
     g_autoptr(DbbNode) node = NULL;
     g_autoptr(DbbDirView) view = NULL;
     gint64 expires_at;
@@ -152,21 +164,21 @@ static void dbb_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *f
         fuse_reply_err(req, ESTALE);
         return;
     }
-    view = parent_entry(req, ino, node, &entry, &expires_at);
+    view = parent_entry(req, ino, node, DBB_VIEW_SYNC, &entry, &expires_at);
     if (!view)
         return;
     dbb_entry_stat(fs, entry, &st);
     fuse_reply_attr(req, &st, timeout_until(fs, expires_at));
 }
 
-static void handle_track(DbbFs *fs, gpointer h, GDestroyNotify free_func)
+static void handle_track(DbbMount *fs, gpointer h, GDestroyNotify free_func)
 {
     g_mutex_lock(&fs->handles_lock);
     g_hash_table_insert(fs->handles, h, free_func);
     g_mutex_unlock(&fs->handles_lock);
 }
 
-static void handle_release(DbbFs *fs, gpointer h)
+static void handle_release(DbbMount *fs, gpointer h)
 {
     GDestroyNotify free_func;
 
@@ -197,29 +209,32 @@ static void dir_handle_free(gpointer p)
 
 static void dbb_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
+    DbbMount *fs = counted(req, DBB_OP_OPENDIR);
     DirHandle *h = g_new0(DirHandle, 1);
-    g_autoptr(DbbNode) node = dbb_node_table_get(fs_of(req)->nodes, ino);
+    g_autoptr(DbbNode) node = dbb_node_table_get(fs->nodes, ino);
 
-    if (node && node->kind == DBB_NODE_INSTANCE) {
+    if (node) {
         DbbIdentity id = dbb_node_identity(node);
-        dbb_prefetch_note_open(fs_of(req), &id);
+        dbb_prefetch_note_open(fs->prefetch, &id);
     }
-
     h->view = dir_view(req, ino, &h->dir, &h->expires_at, &h->node);
     if (!h->view) {
         g_free(h);
         return;
     }
     fi->fh = (uint64_t)(uintptr_t)h;
-    fi->cache_readdir = 0; /* the kernel's readdir cache would outlive our TTL */
-    handle_track(fs_of(req), h, dir_handle_free);
+    /* The kernel's readdir cache serves later opens with no READDIR: the notifier resets
+     * it (inval_inode of the directory) when the names change. */
+    fi->cache_readdir = 1;
+    fi->keep_cache = 1;
+    handle_track(fs, h, dir_handle_free);
     if (fuse_reply_open(req, fi) == -ENOENT) /* interrupted: never released */
-        handle_release(fs_of(req), h);
+        handle_release(fs, h);
 }
 
 static void dbb_releasedir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
-    handle_release(fs_of(req), (gpointer)(uintptr_t)fi->fh);
+    handle_release(counted(req, DBB_OP_RELEASEDIR), (gpointer)(uintptr_t)fi->fh);
     fuse_reply_err(req, 0);
 }
 
@@ -227,7 +242,7 @@ static void dbb_releasedir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info
  * bytes it needs (more than `left` means it did not fit and nothing was added). */
 static size_t add_one(fuse_req_t req, DirHandle *h, off_t k, char *buf, size_t left, int plus)
 {
-    DbbFs *fs = fs_of(req);
+    DbbMount *fs = fs_of(req);
     struct fuse_entry_param e;
     const DbbEntry *entry = k >= 2 ? &h->view->entries[k - 2] : NULL;
     const char *name = entry ? entry->name : (k == 0 ? "." : "..");
@@ -270,69 +285,58 @@ static void do_readdir(fuse_req_t req, size_t size, off_t off, struct fuse_file_
 static void dbb_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
                         struct fuse_file_info *fi)
 {
+    counted(req, DBB_OP_READDIR);
     do_readdir(req, size, off, fi, 0);
 }
 
 static void dbb_readdirplus(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
                             struct fuse_file_info *fi)
 {
+    counted(req, DBB_OP_READDIRPLUS);
     do_readdir(req, size, off, fi, 1);
 }
 
-/* An open file: the content it opened, whatever refreshes happen meanwhile. */
-typedef struct {
-    GBytes *content;
-} FileHandle;
-
-static void file_handle_free(gpointer p)
-{
-    FileHandle *fh = p;
-
-    g_bytes_unref(fh->content);
-    g_free(fh);
-}
-
+/* Files have no handles: OPEN answers ENOSYS once, and the kernel then opens every file
+ * without asking (no OPEN, no RELEASE) and keeps its page cache across opens (libfuse
+ * 3.14 with .open unset would answer success with zero flags: the cache dropped at each
+ * open).  The notifier invalidates a file's pages when its rendered bytes change.  The
+ * mount is `ro`, so the kernel refuses every write open with EROFS before asking. */
 static void dbb_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
-    DbbFs *fs = fs_of(req);
+    counted(req, DBB_OP_OPEN);
+    fuse_reply_err(req, ENOSYS);
+}
+
+/* FLUSH is not needed (nothing is written): ENOSYS once, and the kernel stops sending it. */
+static void dbb_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+    counted(req, DBB_OP_FLUSH);
+    fuse_reply_err(req, ENOSYS);
+}
+
+/* READ by inode, from the current listing: its pages are what the kernel caches, and the
+ * notifier drops them when the listing brings other bytes.  An expired listing is used as
+ * it is (a READ never waits for a refresh, nor for the notifier, which may be waiting for
+ * this READ's page lock). */
+static void dbb_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+                     struct fuse_file_info *fi)
+{
+    DbbMount *fs = counted(req, DBB_OP_READ);
     g_autoptr(DbbNode) node = dbb_node_table_get(fs->nodes, ino);
     g_autoptr(DbbDirView) view = NULL;
     const DbbEntry *entry;
     gint64 expires_at;
+    const char *data;
+    gsize len;
 
-    if (!node) {
-        fuse_reply_err(req, ESTALE);
+    if (!node || node->kind != DBB_NODE_BACKUP) {
+        fuse_reply_err(req, node ? EISDIR : ESTALE);
         return;
     }
-    if (node->kind != DBB_NODE_BACKUP) {
-        fuse_reply_err(req, EISDIR);
-        return;
-    }
-    if ((fi->flags & O_ACCMODE) != O_RDONLY || (fi->flags & O_TRUNC)) {
-        fuse_reply_err(req, EROFS);
-        return;
-    }
-    view = parent_entry(req, ino, node, &entry, &expires_at);
+    view = parent_entry(req, ino, node, DBB_VIEW_LAST, &entry, &expires_at);
     if (!view)
         return;
-    /* The open file keeps the content it opened; a refresh replaces it for later opens,
-     * and the changed size/mtime makes the kernel drop its cached pages. */
-    FileHandle *fh = g_new(FileHandle, 1);
-    fh->content = g_bytes_ref(entry->content);
-    fi->fh = (uint64_t)(uintptr_t)fh;
-    fi->keep_cache = 1;
-    handle_track(fs, fh, file_handle_free);
-    if (fuse_reply_open(req, fi) == -ENOENT) /* interrupted: never released */
-        handle_release(fs, fh);
-}
-
-static void dbb_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
-                     struct fuse_file_info *fi)
-{
-    GBytes *content = ((FileHandle *)(uintptr_t)fi->fh)->content;
-    gsize len;
-    const char *data = g_bytes_get_data(content, &len);
-
+    data = g_bytes_get_data(entry->content, &len);
     if (off < 0 || (gsize)off >= len) {
         fuse_reply_buf(req, NULL, 0);
         return;
@@ -340,14 +344,9 @@ static void dbb_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
     fuse_reply_buf(req, data + off, MIN(size, len - (gsize)off));
 }
 
-static void dbb_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
-{
-    handle_release(fs_of(req), (gpointer)(uintptr_t)fi->fh);
-    fuse_reply_err(req, 0);
-}
-
 static void dbb_statfs(fuse_req_t req, fuse_ino_t ino)
 {
+    counted(req, DBB_OP_STATFS);
     struct statvfs st = {
         .f_bsize = 4096,
         .f_frsize = 4096,
@@ -375,7 +374,7 @@ static DbbDirView *xattrs_of(fuse_req_t req, fuse_ino_t ino, DbbXattr out[4], gu
         fuse_reply_err(req, ESTALE);
         return NULL;
     }
-    view = parent_entry(req, ino, node, &entry, &expires_at);
+    view = parent_entry(req, ino, node, DBB_VIEW_SYNC, &entry, &expires_at);
     if (view)
         *n = dbb_entry_xattrs(entry, out);
     return view;
@@ -392,10 +391,20 @@ static void reply_xattr_data(fuse_req_t req, const char *data, size_t len, size_
         fuse_reply_buf(req, data, len);
 }
 
+/* The root's hidden, read-only request counters (opstats.h). */
+#define OPSTATS_XATTR "user.dbbackupfs.opstats"
+
 static void dbb_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_t size)
 {
+    DbbMount *fs = counted(req, DBB_OP_GETXATTR);
     DbbXattr xattrs[4];
     guint n;
+
+    if (ino == DBB_ROOT_INO && g_str_equal(name, OPSTATS_XATTR)) {
+        g_autofree char *text = dbb_opstats_format(fs->opstats);
+        reply_xattr_data(req, text, strlen(text), size);
+        return;
+    }
     g_autoptr(DbbDirView) view = xattrs_of(req, ino, xattrs, &n);
 
     if (!view && ino != DBB_ROOT_INO)
@@ -411,6 +420,7 @@ static void dbb_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_
 
 static void dbb_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size)
 {
+    counted(req, DBB_OP_LISTXATTR);
     DbbXattr xattrs[4];
     guint n;
     g_autoptr(DbbDirView) view = xattrs_of(req, ino, xattrs, &n);
@@ -425,6 +435,11 @@ static void dbb_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size)
 
 static void dbb_init(void *userdata, struct fuse_conn_info *conn)
 {
+    DbbMount *m = userdata;
+
+    dbb_opstats_count(m->opstats, DBB_OP_INIT);
+    /* Every thread of the mount starts here, after fuse_daemonize() has forked. */
+    dbb_mount_start(m, m->se);
     /* Always readdirplus: names and attributes in one pass, so `find` and `ls -l` over a
      * listed directory make no further requests. */
     if (conn->capable & FUSE_CAP_READDIRPLUS)
@@ -434,76 +449,94 @@ static void dbb_init(void *userdata, struct fuse_conn_info *conn)
         conn->want |= FUSE_CAP_AUTO_INVAL_DATA;
 }
 
+static void dbb_destroy(void *userdata)
+{
+    dbb_mount_stop(userdata);
+}
+
 /* Everything that would change the tree: the mount is read-only. */
 static void erofs_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_set,
                           struct fuse_file_info *fi)
 {
+    counted(req, DBB_OP_WRITE_OPS);
     fuse_reply_err(req, EROFS);
 }
 
 static void erofs_mknod(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
                         dev_t rdev)
 {
+    counted(req, DBB_OP_WRITE_OPS);
     fuse_reply_err(req, EROFS);
 }
 
 static void erofs_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode)
 {
+    counted(req, DBB_OP_WRITE_OPS);
     fuse_reply_err(req, EROFS);
 }
 
 static void erofs_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
 {
+    counted(req, DBB_OP_WRITE_OPS);
     fuse_reply_err(req, EROFS);
 }
 
 static void erofs_symlink(fuse_req_t req, const char *link, fuse_ino_t parent, const char *name)
 {
+    counted(req, DBB_OP_WRITE_OPS);
     fuse_reply_err(req, EROFS);
 }
 
 static void erofs_rename(fuse_req_t req, fuse_ino_t parent, const char *name, fuse_ino_t newparent,
                          const char *newname, unsigned int flags)
 {
+    counted(req, DBB_OP_WRITE_OPS);
     fuse_reply_err(req, EROFS);
 }
 
 static void erofs_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent, const char *newname)
 {
+    counted(req, DBB_OP_WRITE_OPS);
     fuse_reply_err(req, EROFS);
 }
 
 static void erofs_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size, off_t off,
                         struct fuse_file_info *fi)
 {
+    counted(req, DBB_OP_WRITE_OPS);
     fuse_reply_err(req, EROFS);
 }
 
 static void erofs_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
                          struct fuse_file_info *fi)
 {
+    counted(req, DBB_OP_WRITE_OPS);
     fuse_reply_err(req, EROFS);
 }
 
 static void erofs_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name, const char *value,
                            size_t size, int flags)
 {
+    counted(req, DBB_OP_WRITE_OPS);
     fuse_reply_err(req, EROFS);
 }
 
 static void erofs_removexattr(fuse_req_t req, fuse_ino_t ino, const char *name)
 {
+    counted(req, DBB_OP_WRITE_OPS);
     fuse_reply_err(req, EROFS);
 }
 
 static void erofs_fallocate(fuse_req_t req, fuse_ino_t ino, int mode, off_t offset, off_t length,
                             struct fuse_file_info *fi)
 {
+    counted(req, DBB_OP_WRITE_OPS);
     fuse_reply_err(req, EROFS);
 }
 
 const struct fuse_lowlevel_ops dbb_ops = {
     .init = dbb_init,
+    .destroy = dbb_destroy,
     .lookup = dbb_lookup,
     .forget = dbb_forget,
     .forget_multi = dbb_forget_multi,
@@ -514,7 +547,7 @@ const struct fuse_lowlevel_ops dbb_ops = {
     .releasedir = dbb_releasedir,
     .open = dbb_open,
     .read = dbb_read,
-    .release = dbb_release,
+    .flush = dbb_flush,
     .statfs = dbb_statfs,
     .getxattr = dbb_getxattr,
     .listxattr = dbb_listxattr,

@@ -11,7 +11,7 @@
 
 #include <fuse_lowlevel.h>
 
-#include "fs.h"
+#include "mount.h"
 
 G_BEGIN_DECLS
 

@@ -3,139 +3,183 @@
  */
 #include "prefetch.h"
 
-#include "source.h"
 #include "view.h"
 
-/* Two sibling opens closer than this look like a walk. */
-#define WALK_WINDOW_US (5 * G_USEC_PER_SEC)
+/* Where a walk over the children of one directory stands.  `listing` only tells whether
+ * the parent's listing changed since; it is never dereferenced and pins nothing. */
+typedef struct {
+    gconstpointer listing;
+    gint last;  /* index of the child opened last, or -1 */
+    gint ahead; /* children up to this index have been queued */
+} Walk;
 
 typedef struct {
-    char *last_instance;
-    gint64 last_open;
-    gpointer prefetched; /* the instance listing already read ahead (a reference) */
-} WalkState;
-
-typedef struct {
-    DbbProject *project;
-    const DbbService *service;
-    char *instance_id;
+    DbbIdentity dir; /* owned strings */
 } Job;
 
-static void walk_state_free(gpointer p)
-{
-    WalkState *w = p;
-
-    g_free(w->last_instance);
-    dbb_value_unref(w->prefetched);
-    g_free(w);
-}
+struct DbbPrefetch {
+    DbbMount *m;
+    guint threads;
+    GThreadPool *pool;
+    GMutex lock;
+    GHashTable *walks; /* parent directory ino -> Walk * */
+};
 
 static void job_free(Job *j)
 {
-    dbb_project_free(j->project);
-    g_free(j->instance_id);
+    if (j->dir.project)
+        dbb_project_free((DbbProject *)j->dir.project);
+    g_free((char *)j->dir.instance_id);
     g_free(j);
+}
+
+static Job *job_new(const DbbIdentity *dir)
+{
+    Job *j = g_new0(Job, 1);
+
+    j->dir = *dir;
+    j->dir.project = dir->project ? dbb_project_copy(dir->project) : NULL;
+    j->dir.instance_id = g_strdup(dir->instance_id);
+    j->dir.backup_id = NULL;
+    return j;
+}
+
+/* Only directories with listings of their own are worth a job. */
+static gboolean has_own_listing(const DbbIdentity *dir)
+{
+    return dir->kind == DBB_NODE_SERVICE ||
+           (dir->kind == DBB_NODE_INSTANCE &&
+            dir->service->backup_scope == DBB_BACKUPS_PER_INSTANCE);
+}
+
+static void queue(DbbPrefetch *p, const DbbIdentity *dir)
+{
+    if (dir->kind == DBB_NODE_PROJECT) { /* its services' listings */
+        DbbMount *m = p->m;
+        for (guint i = 0; i < m->n_services; i++) {
+            DbbIdentity s = *dir;
+            s.kind = DBB_NODE_SERVICE;
+            s.service = m->services[i];
+            queue(p, &s);
+        }
+        return;
+    }
+    if (has_own_listing(dir))
+        g_thread_pool_push(p->pool, job_new(dir), NULL);
 }
 
 static void run_job(gpointer data, gpointer user_data)
 {
     Job *j = data;
-    DbbFs *fs = user_data;
+    DbbPrefetch *p = user_data;
     g_autoptr(GError) error = NULL;
-    gpointer v = dbb_source_backups(fs, j->project, j->service, j->instance_id, NULL, &error);
+    gint64 expires_at;
+    /* Building the view too takes that work off the walk's path. */
+    DbbDirView *v = dbb_view_get(p->m, &j->dir, DBB_VIEW_FRESH, &expires_at, &error);
 
     /* A failure is not cached: the walk will ask again and report it. */
     if (!v)
-        g_debug("read-ahead of %s/%s/%s failed: %s", j->project->id, j->service->name,
-                j->instance_id, error->message);
-    dbb_value_unref(v);
+        g_debug("read-ahead of %s/%s/%s failed: %s", j->dir.project->id, j->dir.service->name,
+                j->dir.instance_id ? j->dir.instance_id : "", error->message);
+    dbb_view_unref(v);
     job_free(j);
 }
 
-void dbb_prefetch_init(DbbFs *fs, guint threads)
+DbbPrefetch *dbb_prefetch_new(DbbMount *m, guint threads)
 {
-    fs->prefetch_pool = g_thread_pool_new(run_job, fs, (gint)MAX(threads, 1), FALSE, NULL);
-    fs->walks = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, walk_state_free);
-    g_mutex_init(&fs->walks_lock);
+    DbbPrefetch *p = g_new0(DbbPrefetch, 1);
+
+    p->m = m;
+    p->threads = MAX(threads, 1);
+    g_mutex_init(&p->lock);
+    p->walks = g_hash_table_new_full(g_int64_hash, g_int64_equal, g_free, g_free);
+    return p;
 }
 
-void dbb_prefetch_shutdown(DbbFs *fs)
+void dbb_prefetch_start(DbbPrefetch *p)
 {
-    if (!fs->prefetch_pool)
+    g_mutex_lock(&p->lock);
+    if (!p->pool) /* exclusive: its threads exist now, none is spawned on demand later */
+        p->pool = g_thread_pool_new(run_job, p, (gint)p->threads, TRUE, NULL);
+    g_mutex_unlock(&p->lock);
+}
+
+void dbb_prefetch_stop(DbbPrefetch *p)
+{
+    GThreadPool *pool;
+
+    g_mutex_lock(&p->lock);
+    pool = g_steal_pointer(&p->pool);
+    g_mutex_unlock(&p->lock);
+    if (pool)
+        g_thread_pool_free(pool, TRUE, TRUE);
+}
+
+void dbb_prefetch_free(DbbPrefetch *p)
+{
+    if (!p)
         return;
-    g_thread_pool_free(fs->prefetch_pool, TRUE, TRUE);
-    fs->prefetch_pool = NULL;
-    g_hash_table_unref(fs->walks);
-    g_mutex_clear(&fs->walks_lock);
+    dbb_prefetch_stop(p);
+    g_hash_table_unref(p->walks);
+    g_mutex_clear(&p->lock);
+    g_free(p);
 }
 
-/* Queue the siblings of the instance directory `dir`, in listing order. */
-static void queue_siblings(DbbFs *fs, const DbbIdentity *dir, DbbDirView *service_view)
+static void step_locked(DbbPrefetch *p, guint64 parent, gconstpointer listing, gint n, gint idx,
+                        gint *from, gint *to)
 {
-    for (guint i = 0; i < service_view->n; i++) {
-        const DbbEntry *e = &service_view->entries[i];
-        Job *j;
+    g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&p->lock);
+    Walk *w = g_hash_table_lookup(p->walks, &parent);
 
-        if (g_str_equal(e->id, dir->instance_id))
-            continue;
-        j = g_new0(Job, 1);
-        j->project = dbb_project_copy(dir->project);
-        j->service = dir->service;
-        j->instance_id = g_strdup(e->id);
-        g_thread_pool_push(fs->prefetch_pool, j, NULL);
-    }
-}
-
-/* Is this open the second of a walk?  Updates the state; touches no listing. */
-static gboolean walk_detected(DbbFs *fs, const DbbIdentity *dir)
-{
-    g_autofree char *key = g_strconcat(dir->project->id, "/", dir->service->name, NULL);
-    g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&fs->walks_lock);
-    WalkState *w = g_hash_table_lookup(fs->walks, key);
-    gint64 now = g_get_monotonic_time();
-    gboolean walk;
-
+    *from = 1;
+    *to = 0;
     if (!w) {
-        w = g_new0(WalkState, 1);
-        g_hash_table_insert(fs->walks, g_steal_pointer(&key), w);
+        w = g_new0(Walk, 1);
+        g_hash_table_insert(p->walks, g_memdup2(&parent, sizeof(parent)), w);
     }
-    walk = w->last_instance && !g_str_equal(w->last_instance, dir->instance_id) &&
-           now - w->last_open < WALK_WINDOW_US;
-    g_free(w->last_instance);
-    w->last_instance = g_strdup(dir->instance_id);
-    w->last_open = now;
-    return walk;
+    if (w->listing != listing) {
+        w->listing = listing;
+        w->last = w->ahead = -1;
+    }
+    if (w->last >= 0 && idx == w->last + 1) {
+        *from = MAX(idx + 1, w->ahead + 1);
+        *to = MIN(n - 1, idx + (gint)p->threads);
+        w->ahead = MAX(w->ahead, *to);
+    }
+    w->last = idx;
 }
 
-/* Record that the instance listing behind service_view is being read ahead; FALSE when it
- * already was (the rest of the walk's opens). */
-static gboolean claim_listing(DbbFs *fs, const DbbIdentity *dir, DbbDirView *service_view)
+/* Updates the walk over parent's children for an open of child idx; returns the range of
+ * children to queue, [*from, *to] (empty when *from > *to). */
+static void step(DbbPrefetch *p, guint64 parent, const DbbDirView *pview, gint idx, gint *from,
+                 gint *to)
 {
-    g_autofree char *key = g_strconcat(dir->project->id, "/", dir->service->name, NULL);
-    g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&fs->walks_lock);
-    WalkState *w = g_hash_table_lookup(fs->walks, key);
+    /* A project directory's view is rebuilt on each use, from the fixed services. */
+    gconstpointer listing = pview->sources[0] ? pview->sources[0] : (gconstpointer)p->m->services;
 
-    if (!w || w->prefetched == service_view->sources[0])
-        return FALSE;
-    dbb_value_unref(w->prefetched);
-    w->prefetched = dbb_value_ref(service_view->sources[0]);
-    return TRUE;
+    step_locked(p, parent, listing, (gint)pview->n, idx, from, to);
 }
 
-void dbb_prefetch_note_open(DbbFs *fs, const DbbIdentity *dir)
+void dbb_prefetch_note_open(DbbPrefetch *p, const DbbIdentity *dir)
 {
-    DbbIdentity service_dir = dbb_identity_parent(dir);
-    g_autoptr(DbbDirView) view = NULL;
+    DbbIdentity parent = dbb_identity_parent(dir);
+    g_autoptr(DbbDirView) pview = NULL;
+    const DbbEntry *e;
     gint64 expires_at;
+    gint from, to;
 
-    /* Project-wide services list every backup with the service directory already. */
-    if (!fs->prefetch_pool || dir->kind != DBB_NODE_INSTANCE ||
-        dir->service->backup_scope != DBB_BACKUPS_PER_INSTANCE)
+    if (!p || !p->pool || dir->kind == DBB_NODE_ROOT || dir->kind == DBB_NODE_BACKUP)
         return;
-    if (!walk_detected(fs, dir))
+    /* The walk has just read the parent's listing: no call (and none if it has not). */
+    pview = dbb_view_get(p->m, &parent, DBB_VIEW_CACHED, &expires_at, NULL);
+    if (!pview || !(e = dbb_view_find_ino(pview, dbb_identity_ino(dir))))
         return;
-    /* A walk has just read the service listing, so this costs no call. */
-    view = dbb_view_get(fs, &service_dir, &expires_at, NULL);
-    if (view && claim_listing(fs, dir, view))
-        queue_siblings(fs, dir, view);
+    step(p, dbb_identity_ino(&parent), pview, (gint)(e - pview->entries), &from, &to);
+    for (gint i = from; i <= to; i++) {
+        DbbIdentity child = dbb_entry_identity(&parent, &pview->entries[i]);
+        g_mutex_lock(&p->lock);
+        if (p->pool)
+            queue(p, &child);
+        g_mutex_unlock(&p->lock);
+    }
 }

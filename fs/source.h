@@ -9,21 +9,29 @@
  */
 #pragma once
 
-#include "fs.h"
+#include "mount.h"
 #include "values.h"
 
 G_BEGIN_DECLS
 
-DbbProjectsValue *dbb_source_projects(DbbFs *fs, gint64 *expires_at, GError **error);
-DbbInstancesValue *dbb_source_instances(DbbFs *fs, const DbbProject *project,
-                                        const DbbService *service, gint64 *expires_at,
-                                        GError **error);
+typedef enum {
+    DBB_SOURCE_FRESH,  /* refresh an expired listing */
+    DBB_SOURCE_LAST,   /* the last listing even when expired; fetch only when there is none */
+    DBB_SOURCE_CACHED, /* the last listing, or an error: never an API call */
+} DbbSourceMode;
+
+DbbProjectsValue *dbb_source_projects(DbbMount *m, DbbSourceMode mode, gint64 *expires_at,
+                                      GError **error);
+DbbInstancesValue *dbb_source_instances(DbbMount *m, const DbbProject *project,
+                                        const DbbService *service, DbbSourceMode mode,
+                                        gint64 *expires_at, GError **error);
 /* instance_id NULL: the project-wide listing. */
-DbbBackupsValue *dbb_source_backups(DbbFs *fs, const DbbProject *project, const DbbService *service,
-                                    const char *instance_id, gint64 *expires_at, GError **error);
+DbbBackupsValue *dbb_source_backups(DbbMount *m, const DbbProject *project,
+                                    const DbbService *service, const char *instance_id,
+                                    DbbSourceMode mode, gint64 *expires_at, GError **error);
 
 /* Put a project list fetched before mounting (the credential check) into the cache, so the
  * first `ls` does not ask IAM again. Takes ownership. */
-void dbb_source_prime_projects(DbbFs *fs, GPtrArray *projects);
+void dbb_source_prime_projects(DbbMount *m, GPtrArray *projects);
 
 G_END_DECLS

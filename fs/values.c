@@ -12,10 +12,27 @@ gpointer dbb_value_ref(gpointer value)
     return g_atomic_rc_box_acquire(value);
 }
 
+static void value_clear(gpointer value)
+{
+    DbbValueHead *h = value;
+
+    /* The views go first: they borrow from the listing. */
+    if (h->views)
+        g_hash_table_unref(h->views);
+    g_mutex_clear(&h->views_lock);
+    h->clear_(value);
+}
+
 void dbb_value_unref(gpointer value)
 {
     if (value)
-        g_atomic_rc_box_release_full(value, *(GDestroyNotify *)value);
+        g_atomic_rc_box_release_full(value, value_clear);
+}
+
+static void head_init(DbbValueHead *h, GDestroyNotify clear)
+{
+    h->clear_ = clear;
+    g_mutex_init(&h->views_lock);
 }
 
 static void projects_clear(gpointer p)
@@ -27,7 +44,7 @@ static void projects_clear(gpointer p)
 DbbProjectsValue *dbb_projects_value_new(GPtrArray *projects)
 {
     DbbProjectsValue *v = g_atomic_rc_box_new0(DbbProjectsValue);
-    v->clear_ = projects_clear;
+    head_init(&v->head, projects_clear);
     v->projects = projects;
     return v;
 }
@@ -41,7 +58,7 @@ static void instances_clear(gpointer p)
 DbbInstancesValue *dbb_instances_value_new(GPtrArray *instances)
 {
     DbbInstancesValue *v = g_atomic_rc_box_new0(DbbInstancesValue);
-    v->clear_ = instances_clear;
+    head_init(&v->head, instances_clear);
     v->instances = instances;
     return v;
 }
@@ -127,7 +144,7 @@ DbbBackupsValue *dbb_backups_value_new(GPtrArray *backups)
 {
     DbbBackupsValue *v = g_atomic_rc_box_new0(DbbBackupsValue);
 
-    v->clear_ = backups_clear;
+    head_init(&v->head, backups_clear);
     v->recs = g_ptr_array_new_full(backups->len, backup_rec_free);
     v->groups = g_hash_table_new_full(g_str_hash, g_str_equal, NULL, backup_group_free);
     for (guint i = 0; i < backups->len; i++) {

@@ -34,18 +34,27 @@ typedef struct {
                                        * (ties: greater backup id); may be NULL */
 } DbbBackupGroup;
 
+/* What every value starts with.  The derived state of a listing — the directory views
+ * built from it (view.c) — lives here and dies with it, so no table outside the cache pins
+ * an old generation. */
 typedef struct {
-    GDestroyNotify clear_; /* must stay first: how dbb_value_unref() clears it */
-    GPtrArray *projects;   /* DbbProject * */
+    GDestroyNotify clear_; /* how dbb_value_unref() clears it */
+    GMutex views_lock;
+    GHashTable *views; /* view.c's memo: directory ino -> view; NULL until the first */
+} DbbValueHead;
+
+typedef struct {
+    DbbValueHead head;   /* must stay first */
+    GPtrArray *projects; /* DbbProject * */
 } DbbProjectsValue;
 
 typedef struct {
-    GDestroyNotify clear_;
+    DbbValueHead head;
     GPtrArray *instances; /* DbbInstance * */
 } DbbInstancesValue;
 
 typedef struct {
-    GDestroyNotify clear_;
+    DbbValueHead head;
     GPtrArray *recs;    /* DbbBackupRec * */
     GHashTable *groups; /* instance_id -> DbbBackupGroup * */
 } DbbBackupsValue;
@@ -60,5 +69,10 @@ DbbBackupsValue *dbb_backups_value_new(GPtrArray *backups);
 
 gpointer dbb_value_ref(gpointer value);
 void dbb_value_unref(gpointer value);
+/* The head of any value. */
+static inline DbbValueHead *dbb_value_head(gpointer value)
+{
+    return value;
+}
 
 G_END_DECLS

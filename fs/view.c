@@ -6,34 +6,98 @@
 #include <string.h>
 
 #include "names.h"
+#include "notify.h"
 #include "source.h"
 
 /* The directory name of a group of backups that carry no instance_id at all: they are
  * still shown (an audit must not lose a backup), under a name no real ID has. */
 #define NO_INSTANCE_ID "no-instance-id"
 
-static void view_clear(gpointer p)
+static void view_free(DbbDirView *v)
 {
-    DbbDirView *v = p;
-
     for (guint i = 0; i < v->n; i++)
         g_free(v->entries[i].name);
     g_free(v->entries);
     if (v->by_ino)
         g_hash_table_unref(v->by_ino);
-    for (guint i = 0; i < G_N_ELEMENTS(v->sources); i++)
-        dbb_value_unref(v->sources[i]);
+    dbb_value_unref(v->sources[1]);
+    if (v->dir.project)
+        dbb_project_free((DbbProject *)v->dir.project);
+    g_free((char *)v->dir.instance_id);
+    g_free(v);
 }
 
-DbbDirView *dbb_view_ref(DbbDirView *view)
+/* The owner's memo frees the views no one holds when the owner goes (value_clear). */
+static void memo_free_view(gpointer p)
 {
-    return g_atomic_rc_box_acquire(view);
+    DbbDirView *v = p;
+
+    g_warn_if_fail(v->held == 0);
+    view_free(v);
 }
 
-void dbb_view_unref(DbbDirView *view)
+/* One more holder; the owner's lock held. */
+static void hold_locked(DbbDirView *v)
 {
-    if (view)
-        g_atomic_rc_box_release_full(view, view_clear);
+    if (v->held++ == 0)
+        dbb_value_ref(v->sources[0]);
+}
+
+DbbDirView *dbb_view_ref(DbbDirView *v)
+{
+    DbbValueHead *owner = v->sources[0];
+
+    if (!owner) {
+        g_atomic_int_inc(&v->held);
+        return v;
+    }
+    g_mutex_lock(&owner->views_lock);
+    hold_locked(v);
+    g_mutex_unlock(&owner->views_lock);
+    return v;
+}
+
+void dbb_view_unref(DbbDirView *v)
+{
+    DbbValueHead *owner;
+    gboolean last, free_it;
+
+    if (!v)
+        return;
+    owner = v->sources[0];
+    if (!owner) {
+        if (g_atomic_int_dec_and_test(&v->held))
+            view_free(v);
+        return;
+    }
+    g_mutex_lock(&owner->views_lock);
+    last = --v->held == 0;
+    free_it = last && !v->in_memo;
+    g_mutex_unlock(&owner->views_lock);
+    if (free_it)
+        view_free(v);
+    if (last) /* may free the owner, and with it the views of its memo */
+        dbb_value_unref(owner);
+}
+
+GPtrArray *dbb_view_memo_of(gpointer listing)
+{
+    DbbValueHead *owner = listing;
+    GPtrArray *out = NULL;
+    GHashTableIter it;
+    gpointer p;
+
+    g_mutex_lock(&owner->views_lock);
+    if (owner->views && g_hash_table_size(owner->views) > 0) {
+        out = g_ptr_array_new_with_free_func((GDestroyNotify)dbb_view_unref);
+        g_hash_table_iter_init(&it, owner->views);
+        while (g_hash_table_iter_next(&it, NULL, &p)) {
+            hold_locked(p);
+            g_ptr_array_add(out, p);
+        }
+    }
+    g_mutex_unlock(&owner->views_lock);
+    return out;
 }
 
 /* Collects entries and their name slots, then names, numbers and sorts them. */
@@ -64,7 +128,7 @@ static int entry_cmp(const void *a, const void *b)
 
 static DbbDirView *builder_finish(Builder *b, const DbbIdentity *dir)
 {
-    DbbDirView *v = g_atomic_rc_box_new0(DbbDirView);
+    DbbDirView *v = g_new0(DbbDirView, 1);
     DbbNameSlot *slots = (DbbNameSlot *)(void *)b->slots->data;
 
     dbb_names_assign(slots, b->slots->len);
@@ -87,9 +151,9 @@ static DbbDirView *builder_finish(Builder *b, const DbbIdentity *dir)
 }
 
 /* projects= names a project as the API does or as the tree shows it (sanitised). */
-static gboolean project_wanted(const DbbFs *fs, const DbbProject *p)
+static gboolean project_wanted(const DbbMount *m, const DbbProject *p)
 {
-    const char *const *filter = (const char *const *)fs->project_filter;
+    const char *const *filter = (const char *const *)m->project_filter;
     const char *name = p->name && *p->name ? p->name : p->id;
     g_autofree char *shown = NULL;
 
@@ -99,7 +163,7 @@ static gboolean project_wanted(const DbbFs *fs, const DbbProject *p)
     return g_strv_contains(filter, shown);
 }
 
-static DbbDirView *build_root(DbbFs *fs, const DbbIdentity *dir, DbbProjectsValue *projects)
+static DbbDirView *build_root(DbbMount *m, const DbbIdentity *dir, DbbProjectsValue *projects)
 {
     Builder b;
 
@@ -108,38 +172,39 @@ static DbbDirView *build_root(DbbFs *fs, const DbbIdentity *dir, DbbProjectsValu
         const DbbProject *p = projects->projects->pdata[i];
         DbbEntry e = {.kind = DBB_NODE_PROJECT, .project = p};
 
-        if (!project_wanted(fs, p))
+        if (!project_wanted(m, p))
             continue;
-        e.atime = e.mtime = fs->mount_time;
+        e.atime = e.mtime = m->mount_time;
         builder_add(&b, &e, p->name, p->id, NULL);
     }
     return builder_finish(&b, dir);
 }
 
-static DbbDirView *build_project(DbbFs *fs, const DbbIdentity *dir)
+static DbbDirView *build_project(DbbMount *m, const DbbIdentity *dir)
 {
     Builder b;
 
-    builder_init(&b, fs->n_services);
-    for (guint i = 0; i < fs->n_services; i++) {
-        DbbEntry e = {.kind = DBB_NODE_SERVICE, .service = fs->services[i]};
+    builder_init(&b, m->n_services);
+    for (guint i = 0; i < m->n_services; i++) {
+        DbbEntry e = {.kind = DBB_NODE_SERVICE, .service = m->services[i]};
 
-        e.atime = e.mtime = fs->mount_time;
-        builder_add(&b, &e, fs->services[i]->name, fs->services[i]->name, NULL);
+        e.atime = e.mtime = m->mount_time;
+        builder_add(&b, &e, m->services[i]->name, m->services[i]->name, NULL);
     }
     return builder_finish(&b, dir);
 }
 
-static void add_instance(Builder *b, DbbFs *fs, const char *id, const char *raw_name, gint64 mtime)
+static void add_instance(Builder *b, DbbMount *m, const char *id, const char *raw_name,
+                         gint64 mtime)
 {
     DbbEntry e = {.kind = DBB_NODE_INSTANCE, .id = id};
 
-    e.atime = e.mtime = mtime > 0 ? mtime : fs->mount_time;
+    e.atime = e.mtime = mtime > 0 ? mtime : m->mount_time;
     builder_add(b, &e, raw_name, id, NULL);
 }
 
 /* Instances as listed, then the groups of backups whose instance is no longer listed. */
-static DbbDirView *build_service(DbbFs *fs, const DbbIdentity *dir, DbbInstancesValue *inst,
+static DbbDirView *build_service(DbbMount *m, const DbbIdentity *dir, DbbInstancesValue *inst,
                                  DbbBackupsValue *backups)
 {
     g_autoptr(GHashTable) listed = g_hash_table_new(g_str_hash, g_str_equal);
@@ -153,7 +218,7 @@ static DbbDirView *build_service(DbbFs *fs, const DbbIdentity *dir, DbbInstances
 
         if (!g_hash_table_add(listed, in->id))
             continue; /* the api layer merges by ID; never show one twice */
-        add_instance(&b, fs, in->id, in->name, in->mtime);
+        add_instance(&b, m, in->id, in->name, in->mtime);
     }
     if (backups) {
         g_hash_table_iter_init(&it, backups->groups);
@@ -162,13 +227,13 @@ static DbbDirView *build_service(DbbFs *fs, const DbbIdentity *dir, DbbInstances
             const char *id = *g->instance_id ? g->instance_id : NO_INSTANCE_ID;
 
             if (!g_hash_table_contains(listed, g->instance_id))
-                add_instance(&b, fs, id, g->latest_instance_name, 0);
+                add_instance(&b, m, id, g->latest_instance_name, 0);
         }
     }
     return builder_finish(&b, dir);
 }
 
-static DbbDirView *build_instance(DbbFs *fs, const DbbIdentity *dir, GPtrArray *recs)
+static DbbDirView *build_instance(DbbMount *m, const DbbIdentity *dir, GPtrArray *recs)
 {
     Builder b;
 
@@ -201,31 +266,31 @@ static GPtrArray *instance_recs(DbbBackupsValue *backups, const DbbIdentity *dir
 }
 
 /* The listings behind a directory; sources[] get new references. */
-static gboolean get_sources(DbbFs *fs, const DbbIdentity *dir, gpointer sources[2],
-                            gint64 *expires_at, GError **error)
+static gboolean get_sources(DbbMount *m, const DbbIdentity *dir, DbbSourceMode mode,
+                            gpointer sources[2], gint64 *expires_at, GError **error)
 {
     const DbbService *svc = dir->service;
     gint64 exp2 = G_MAXINT64;
 
-    *expires_at = dbb_cache_now(fs->cache) + fs->ttl;
+    *expires_at = dbb_cache_now(m->cache) + m->ttl;
     switch (dir->kind) {
     case DBB_NODE_ROOT:
-        sources[0] = dbb_source_projects(fs, expires_at, error);
+        sources[0] = dbb_source_projects(m, mode, expires_at, error);
         return sources[0] != NULL;
     case DBB_NODE_PROJECT:
         return TRUE;
     case DBB_NODE_SERVICE:
-        sources[0] = dbb_source_instances(fs, dir->project, svc, expires_at, error);
+        sources[0] = dbb_source_instances(m, dir->project, svc, mode, expires_at, error);
         if (!sources[0] || svc->backup_scope != DBB_BACKUPS_PER_PROJECT)
             return sources[0] != NULL;
-        sources[1] = dbb_source_backups(fs, dir->project, svc, NULL, &exp2, error);
+        sources[1] = dbb_source_backups(m, dir->project, svc, NULL, mode, &exp2, error);
         *expires_at = MIN(*expires_at, exp2);
         return sources[1] != NULL;
     case DBB_NODE_INSTANCE:
         sources[0] = dbb_source_backups(
-            fs, dir->project, svc,
-            svc->backup_scope == DBB_BACKUPS_PER_INSTANCE ? dir->instance_id : NULL, expires_at,
-            error);
+            m, dir->project, svc,
+            svc->backup_scope == DBB_BACKUPS_PER_INSTANCE ? dir->instance_id : NULL, mode,
+            expires_at, error);
         return sources[0] != NULL;
     default:
         g_set_error(error, G_FILE_ERROR, ENOTDIR, "not a directory");
@@ -233,49 +298,114 @@ static gboolean get_sources(DbbFs *fs, const DbbIdentity *dir, gpointer sources[
     }
 }
 
-static DbbDirView *build(DbbFs *fs, const DbbIdentity *dir, gpointer sources[2])
+static DbbDirView *build(DbbMount *m, const DbbIdentity *dir, gpointer sources[2])
 {
     switch (dir->kind) {
     case DBB_NODE_ROOT:
-        return build_root(fs, dir, sources[0]);
+        return build_root(m, dir, sources[0]);
     case DBB_NODE_PROJECT:
-        return build_project(fs, dir);
+        return build_project(m, dir);
     case DBB_NODE_SERVICE:
-        return build_service(fs, dir, sources[0], sources[1]);
+        return build_service(m, dir, sources[0], sources[1]);
     default:
-        return build_instance(fs, dir, instance_recs(sources[0], dir));
+        return build_instance(m, dir, instance_recs(sources[0], dir));
     }
 }
 
-DbbDirView *dbb_view_get(DbbFs *fs, const DbbIdentity *dir, gint64 *expires_at, GError **error)
+/* The view's own copy of its directory's identity. */
+static void set_dir(DbbDirView *v, const DbbIdentity *dir)
+{
+    v->dir = *dir;
+    v->dir.project = dir->project ? dbb_project_copy(dir->project) : NULL;
+    v->dir.instance_id = g_strdup(dir->instance_id);
+    v->dir.backup_id = NULL;
+    v->dir_ino = dbb_identity_ino(dir);
+}
+
+/* The memoised view of dir in owner, held, when it was built from the same second listing. */
+static DbbDirView *memo_find(DbbValueHead *owner, guint64 ino, gpointer second)
+{
+    DbbDirView *v;
+
+    g_mutex_lock(&owner->views_lock);
+    v = owner->views ? g_hash_table_lookup(owner->views, &ino) : NULL;
+    if (v && v->sources[1] == second)
+        hold_locked(v);
+    else
+        v = NULL;
+    g_mutex_unlock(&owner->views_lock);
+    return v;
+}
+
+/* Memoise a new view (held); when it replaces one built from an older second listing, the
+ * notifier diffs the two.  Returns the view to use (another thread's, if it won the race). */
+static DbbDirView *memo_insert(DbbMount *m, DbbValueHead *owner, DbbDirView *v)
+{
+    DbbDirView *old;
+
+    g_mutex_lock(&owner->views_lock);
+    if (!owner->views)
+        owner->views = g_hash_table_new_full(g_int64_hash, g_int64_equal, NULL, memo_free_view);
+    old = g_hash_table_lookup(owner->views, &v->dir_ino);
+    if (old && old->sources[1] == v->sources[1]) {
+        hold_locked(old);
+        g_mutex_unlock(&owner->views_lock);
+        view_free(v);
+        return old;
+    }
+    if (old) {
+        g_hash_table_steal(owner->views, &v->dir_ino);
+        old->in_memo = FALSE;
+        hold_locked(old); /* for the notifier, or released below */
+    }
+    g_hash_table_insert(owner->views, &v->dir_ino, v);
+    v->in_memo = TRUE;
+    hold_locked(v);
+    g_mutex_unlock(&owner->views_lock);
+    if (old) /* takes both */
+        dbb_notifier_diff(m->notifier, old, dbb_view_ref(v));
+    return v;
+}
+
+static DbbSourceMode source_mode(DbbViewFlags flags)
+{
+    if (flags & DBB_VIEW_CACHED)
+        return DBB_SOURCE_CACHED;
+    return (flags & DBB_VIEW_LAST) ? DBB_SOURCE_LAST : DBB_SOURCE_FRESH;
+}
+
+DbbDirView *dbb_view_get(DbbMount *m, const DbbIdentity *dir, DbbViewFlags flags,
+                         gint64 *expires_at, GError **error)
 {
     gpointer sources[2] = {NULL, NULL};
-    guint64 ino = dbb_identity_ino(dir);
     DbbDirView *view;
 
-    if (!get_sources(fs, dir, sources, expires_at, error)) {
-        dbb_value_unref(sources[0]);
-        return NULL;
-    }
-    g_mutex_lock(&fs->views_lock);
-    view = g_hash_table_lookup(fs->views, &ino);
-    if (view && view->sources[0] == sources[0] && view->sources[1] == sources[1]) {
-        view = dbb_view_ref(view);
-        g_mutex_unlock(&fs->views_lock);
+    if (!get_sources(m, dir, source_mode(flags), sources, expires_at, error)) {
         dbb_value_unref(sources[0]);
         dbb_value_unref(sources[1]);
-        return view;
+        return NULL;
     }
-    g_mutex_unlock(&fs->views_lock);
-
-    /* Built outside the lock: a large directory takes a while, and two threads building
-     * the same view at once only waste a little work. */
-    view = build(fs, dir, sources);
-    view->sources[0] = sources[0];
-    view->sources[1] = sources[1];
-    g_mutex_lock(&fs->views_lock);
-    g_hash_table_insert(fs->views, g_memdup2(&ino, sizeof(ino)), dbb_view_ref(view));
-    g_mutex_unlock(&fs->views_lock);
+    if (!sources[0]) { /* a project directory: built on each use */
+        view = build(m, dir, sources);
+        set_dir(view, dir);
+        view->held = 1;
+        goto out;
+    }
+    view = memo_find(sources[0], dbb_identity_ino(dir), sources[1]);
+    if (!view) {
+        /* Built outside the lock: a large directory takes a while, and two threads
+         * building the same view at once only waste a little work. */
+        view = build(m, dir, sources);
+        set_dir(view, dir);
+        view->sources[0] = sources[0];
+        view->sources[1] = sources[1] ? dbb_value_ref(sources[1]) : NULL;
+        view = memo_insert(m, sources[0], view);
+    }
+out:
+    dbb_value_unref(sources[0]);
+    dbb_value_unref(sources[1]);
+    if (flags & DBB_VIEW_SYNC)
+        dbb_notifier_sync(m->notifier);
     return view;
 }
 
@@ -318,17 +448,17 @@ DbbIdentity dbb_entry_identity(const DbbIdentity *dir, const DbbEntry *e)
     return id;
 }
 
-void dbb_entry_stat(const DbbFs *fs, const DbbEntry *e, struct stat *st)
+void dbb_entry_stat(const DbbMount *m, const DbbEntry *e, struct stat *st)
 {
     memset(st, 0, sizeof(*st));
-    st->st_uid = fs->uid;
-    st->st_gid = fs->gid;
+    st->st_uid = m->uid;
+    st->st_gid = m->gid;
     st->st_blksize = 4096;
     if (!e) {
         st->st_ino = DBB_ROOT_INO;
         st->st_mode = S_IFDIR | 0555;
         st->st_nlink = 1;
-        st->st_atime = st->st_mtime = st->st_ctime = fs->mount_time;
+        st->st_atime = st->st_mtime = st->st_ctime = m->mount_time;
         return;
     }
     st->st_ino = e->ino;
