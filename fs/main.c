@@ -3,6 +3,7 @@
  * filesystem.  See dbbackupfs(1).
  */
 #include <errno.h>
+#include <malloc.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -122,6 +123,13 @@ int main(int argc, char *argv[])
     DbbClient *client = NULL;
     DbbMount *m = NULL;
     int ret = 1;
+
+    /* Listings are parsed on whichever thread fetched them (FUSE workers, read-ahead): with
+     * one malloc arena per thread, each generation's freed memory stays in the arena that
+     * parsed it and the daemon's RSS creeps up to one listing per arena.  Two arenas keep
+     * memory the size of the current generation at no measurable cost on a network-bound
+     * daemon. */
+    mallopt(M_ARENA_MAX, 2);
 
     memset(&opts, 0, sizeof(opts));
     dbb_log_init(FALSE);

@@ -29,10 +29,11 @@ struct DbbNotifier {
     GMutex lock;
     GCond cond;         /* new work, progress, stop */
     GQueue jobs;        /* Job * */
+    GQueue stores;      /* DbbDirView *: contents to push into the page cache, when idle */
     guint64 queued;     /* jobs ever queued */
     guint64 inode_done; /* jobs whose inode invalidations are sent */
     gboolean running, stopping;
-    guint64 inodes_sent, entries_sent; /* atomics */
+    guint64 inodes_sent, entries_sent, stored; /* atomics */
 };
 
 static void job_free(Job *j)
@@ -56,6 +57,7 @@ DbbNotifier *dbb_notifier_new(DbbMount *m)
     g_mutex_init(&n->lock);
     g_cond_init(&n->cond);
     g_queue_init(&n->jobs);
+    g_queue_init(&n->stores);
     return n;
 }
 
@@ -65,6 +67,7 @@ void dbb_notifier_free(DbbNotifier *n)
         return;
     dbb_notifier_stop(n);
     g_queue_clear_full(&n->jobs, (GDestroyNotify)job_free);
+    g_queue_clear_full(&n->stores, (GDestroyNotify)dbb_view_unref);
     g_cond_clear(&n->cond);
     g_mutex_clear(&n->lock);
     g_free(n);
@@ -111,6 +114,20 @@ void dbb_notifier_diff(DbbNotifier *n, DbbDirView *old, DbbDirView *current)
     push(n, j);
 }
 
+void dbb_notifier_store(DbbNotifier *n, DbbDirView *view)
+{
+    if (n) {
+        g_mutex_lock(&n->lock);
+        if (n->running && !n->stopping) {
+            g_queue_push_tail(&n->stores, view);
+            g_cond_broadcast(&n->cond);
+            view = NULL;
+        }
+        g_mutex_unlock(&n->lock);
+    }
+    dbb_view_unref(view);
+}
+
 void dbb_notifier_all(DbbNotifier *n)
 {
     Job *j;
@@ -143,6 +160,11 @@ void dbb_notifier_sync(DbbNotifier *n)
 guint64 dbb_notifier_inodes_sent(DbbNotifier *n)
 {
     return n ? __atomic_load_n(&n->inodes_sent, __ATOMIC_RELAXED) : 0;
+}
+
+guint64 dbb_notifier_files_stored(DbbNotifier *n)
+{
+    return n ? __atomic_load_n(&n->stored, __ATOMIC_RELAXED) : 0;
 }
 
 guint64 dbb_notifier_entries_sent(DbbNotifier *n)
@@ -306,6 +328,31 @@ static void run_batch(DbbNotifier *n, Work *w)
     g_mutex_lock(&n->lock);
 }
 
+/* Push the files of a view into the page cache, unless the view is no longer current: a
+ * refresh after this point is diffed later by this same thread, so what it stores is never
+ * left stale. */
+static void store_view(DbbNotifier *n, DbbDirView *view)
+{
+    gint64 expires_at;
+    g_autoptr(DbbDirView) cur = dbb_view_get(n->m, &view->dir, DBB_VIEW_CACHED, &expires_at, NULL);
+
+    if (cur != view)
+        return;
+    for (guint i = 0; i < view->n; i++) {
+        const DbbEntry *e = &view->entries[i];
+        gsize len;
+        const void *data = e->content ? g_bytes_get_data(e->content, &len) : NULL;
+        struct fuse_bufvec buf = FUSE_BUFVEC_INIT(0);
+
+        if (!data || len == 0 || !kernel_knows(n, e->ino))
+            continue;
+        buf.buf[0].mem = (void *)data;
+        buf.buf[0].size = len;
+        fuse_lowlevel_notify_store(n->se, e->ino, 0, &buf, 0);
+        __atomic_fetch_add(&n->stored, 1, __ATOMIC_RELAXED);
+    }
+}
+
 static gpointer notifier_thread(gpointer data)
 {
     DbbNotifier *n = data;
@@ -321,6 +368,14 @@ static gpointer notifier_thread(gpointer data)
     while (!n->stopping) {
         if (!g_queue_is_empty(&n->jobs)) {
             run_batch(n, &w);
+            continue;
+        }
+        if (!g_queue_is_empty(&n->stores)) { /* only when no invalidation waits */
+            DbbDirView *v = g_queue_pop_head(&n->stores);
+            g_mutex_unlock(&n->lock);
+            store_view(n, v);
+            dbb_view_unref(v);
+            g_mutex_lock(&n->lock);
             continue;
         }
         if (g_cond_wait_until(&n->cond, &n->lock, next_prune))
@@ -366,4 +421,6 @@ void dbb_notifier_stop(DbbNotifier *n)
     g_mutex_unlock(&n->lock);
     g_queue_clear_full(&n->jobs, (GDestroyNotify)job_free);
     g_queue_init(&n->jobs);
+    g_queue_clear_full(&n->stores, (GDestroyNotify)dbb_view_unref);
+    g_queue_init(&n->stores);
 }

@@ -22,6 +22,11 @@
  * - dbb_notifier_all() invalidates every inode the kernel holds (a manual refresh).
  * - Only inodes the kernel holds (the node table) are invalidated; before
  *   dbb_notifier_start() and after dbb_notifier_stop() requests are dropped.
+ * - dbb_notifier_store() pushes the files of a directory the kernel has just listed into
+ *   its page cache (notify_store), when the thread has no invalidation to send and only
+ *   while that view is still the current one, so a walk's `cat` finds the pages there
+ *   with no READ round trip, and a refresh (diffed after any store by the same thread)
+ *   still drops whatever changed.  Stores never delay dbb_notifier_sync().
  * - Listings the cache can no longer serve are pruned once per ttl by the same thread.
  */
 #pragma once
@@ -45,6 +50,8 @@ void dbb_notifier_stop(DbbNotifier *n);
 void dbb_notifier_retired(DbbNotifier *n, gpointer old_listing);
 /* A view was rebuilt: takes both references.  n may be NULL (then they are released). */
 void dbb_notifier_diff(DbbNotifier *n, DbbDirView *old, DbbDirView *current);
+/* Push the contents of view's files into the page cache (takes the reference). */
+void dbb_notifier_store(DbbNotifier *n, DbbDirView *view);
 /* Invalidate everything the kernel holds. */
 void dbb_notifier_all(DbbNotifier *n);
 /* Wait for the inode invalidations of everything queued so far (bounded, see above). */
@@ -53,5 +60,6 @@ void dbb_notifier_sync(DbbNotifier *n);
 /* Counters, for tests and metrics: inode and entry invalidations sent. */
 guint64 dbb_notifier_inodes_sent(DbbNotifier *n);
 guint64 dbb_notifier_entries_sent(DbbNotifier *n);
+guint64 dbb_notifier_files_stored(DbbNotifier *n);
 
 G_END_DECLS

@@ -273,11 +273,21 @@ static void do_readdir(fuse_req_t req, size_t size, off_t off, struct fuse_file_
     g_autofree char *buf = g_malloc(size);
     size_t used = 0;
 
-    for (off_t k = off; k < (off_t)h->view->n + 2; k++) {
+    size_t count = 0;
+
+    for (off_t k = off; k < (off_t)h->view->n + 2; k++, count++) {
         size_t need = add_one(req, h, k, buf + used, size - used, plus);
         if (need > size - used)
             break;
         used += need;
+    }
+    if (off < (off_t)h->view->n + 2 && off + (off_t)count >= (off_t)h->view->n + 2) {
+        /* Read to the end: a walk may follow (prefetch.h).  And the kernel will know every
+         * file of an instance directory: push their contents into its page cache ahead of
+         * the reads a walk makes (notify.h). */
+        dbb_prefetch_note_listed(fs_of(req)->prefetch, &h->dir, h->view);
+        if (plus && h->dir.kind == DBB_NODE_INSTANCE)
+            dbb_notifier_store(fs_of(req)->notifier, dbb_view_ref(h->view));
     }
     fuse_reply_buf(req, buf, used);
 }

@@ -3,18 +3,21 @@
  */
 #include "prefetch.h"
 
+#include "source.h"
 #include "view.h"
 
 /* Where a walk over the children of one directory stands.  `listing` only tells whether
  * the parent's listing changed since; it is never dereferenced and pins nothing. */
 typedef struct {
     gconstpointer listing;
-    gint last;  /* index of the child opened last, or -1 */
-    gint ahead; /* children up to this index have been queued */
+    gint last;       /* index of the child opened last, or -1 */
+    gint ahead;      /* children up to this index have been queued */
+    gboolean listed; /* the kernel read the listing to its end */
 } Walk;
 
 typedef struct {
-    DbbIdentity dir; /* owned strings */
+    DbbIdentity dir;       /* owned strings */
+    gboolean backups_only; /* a service's project-wide backup listing */
 } Job;
 
 struct DbbPrefetch {
@@ -75,13 +78,19 @@ static void run_job(gpointer data, gpointer user_data)
     g_autoptr(GError) error = NULL;
     gint64 expires_at;
     /* Building the view too takes that work off the walk's path. */
-    DbbDirView *v = dbb_view_get(p->m, &j->dir, DBB_VIEW_FRESH, &expires_at, &error);
+    gpointer v = j->backups_only
+                     ? (gpointer)dbb_source_backups(p->m, j->dir.project, j->dir.service, NULL,
+                                                    DBB_SOURCE_FRESH, NULL, &error)
+                     : dbb_view_get(p->m, &j->dir, DBB_VIEW_FRESH, &expires_at, &error);
 
     /* A failure is not cached: the walk will ask again and report it. */
     if (!v)
         g_debug("read-ahead of %s/%s/%s failed: %s", j->dir.project->id, j->dir.service->name,
                 j->dir.instance_id ? j->dir.instance_id : "", error->message);
-    dbb_view_unref(v);
+    if (j->backups_only)
+        dbb_value_unref(v);
+    else
+        dbb_view_unref(v);
     job_free(j);
 }
 
@@ -125,14 +134,11 @@ void dbb_prefetch_free(DbbPrefetch *p)
     g_free(p);
 }
 
-static void step_locked(DbbPrefetch *p, guint64 parent, gconstpointer listing, gint n, gint idx,
-                        gint *from, gint *to)
+/* The walk state of parent for its listing `listing`; the lock held. */
+static Walk *walk_of(DbbPrefetch *p, guint64 parent, gconstpointer listing)
 {
-    g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&p->lock);
     Walk *w = g_hash_table_lookup(p->walks, &parent);
 
-    *from = 1;
-    *to = 0;
     if (!w) {
         w = g_new0(Walk, 1);
         g_hash_table_insert(p->walks, g_memdup2(&parent, sizeof(parent)), w);
@@ -140,9 +146,51 @@ static void step_locked(DbbPrefetch *p, guint64 parent, gconstpointer listing, g
     if (w->listing != listing) {
         w->listing = listing;
         w->last = w->ahead = -1;
+        w->listed = FALSE;
     }
-    if (w->last >= 0 && idx == w->last + 1) {
-        *from = MAX(idx + 1, w->ahead + 1);
+    return w;
+}
+
+static gconstpointer listing_of(DbbPrefetch *p, const DbbDirView *view)
+{
+    /* A project directory's view is rebuilt on each use, from the fixed services. */
+    return view->sources[0] ? view->sources[0] : (gconstpointer)p->m->services;
+}
+
+void dbb_prefetch_note_listed(DbbPrefetch *p, const DbbIdentity *dir, const DbbDirView *view)
+{
+    if (!p)
+        return;
+    g_mutex_lock(&p->lock);
+    walk_of(p, dbb_identity_ino(dir), listing_of(p, view))->listed = TRUE;
+    g_mutex_unlock(&p->lock);
+}
+
+void dbb_prefetch_backups(DbbPrefetch *p, const DbbIdentity *service_dir)
+{
+    Job *j;
+
+    if (!p)
+        return;
+    g_mutex_lock(&p->lock);
+    if (p->pool) {
+        j = job_new(service_dir);
+        j->backups_only = TRUE;
+        g_thread_pool_push(p->pool, j, NULL);
+    }
+    g_mutex_unlock(&p->lock);
+}
+
+static void step_locked(DbbPrefetch *p, guint64 parent, gconstpointer listing, gint n, gint idx,
+                        gint self, gint *from, gint *to)
+{
+    g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&p->lock);
+    Walk *w = walk_of(p, parent, listing);
+
+    *from = 1;
+    *to = 0;
+    if ((w->last >= 0 && idx == w->last + 1) || (w->last < 0 && w->listed)) {
+        *from = MAX(idx + 1 - self, w->ahead + 1);
         *to = MIN(n - 1, idx + (gint)p->threads);
         w->ahead = MAX(w->ahead, *to);
     }
@@ -151,13 +199,14 @@ static void step_locked(DbbPrefetch *p, guint64 parent, gconstpointer listing, g
 
 /* Updates the walk over parent's children for an open of child idx; returns the range of
  * children to queue, [*from, *to] (empty when *from > *to). */
-static void step(DbbPrefetch *p, guint64 parent, const DbbDirView *pview, gint idx, gint *from,
-                 gint *to)
+static void step(DbbPrefetch *p, const DbbIdentity *dir, guint64 parent, const DbbDirView *pview,
+                 gint idx, gint *from, gint *to)
 {
-    /* A project directory's view is rebuilt on each use, from the fixed services. */
-    gconstpointer listing = pview->sources[0] ? pview->sources[0] : (gconstpointer)p->m->services;
+    /* The services of the project being entered are worth fetching side by side too; any
+     * other directory's own listing is being fetched by the open itself. */
+    gint self = dir->kind == DBB_NODE_PROJECT ? 1 : 0;
 
-    step_locked(p, parent, listing, (gint)pview->n, idx, from, to);
+    step_locked(p, parent, listing_of(p, pview), (gint)pview->n, idx, self, from, to);
 }
 
 void dbb_prefetch_note_open(DbbPrefetch *p, const DbbIdentity *dir)
@@ -174,7 +223,7 @@ void dbb_prefetch_note_open(DbbPrefetch *p, const DbbIdentity *dir)
     pview = dbb_view_get(p->m, &parent, DBB_VIEW_CACHED, &expires_at, NULL);
     if (!pview || !(e = dbb_view_find_ino(pview, dbb_identity_ino(dir))))
         return;
-    step(p, dbb_identity_ino(&parent), pview, (gint)(e - pview->entries), &from, &to);
+    step(p, dir, dbb_identity_ino(&parent), pview, (gint)(e - pview->entries), &from, &to);
     for (gint i = from; i <= to; i++) {
         DbbIdentity child = dbb_entry_identity(&parent, &pview->entries[i]);
         g_mutex_lock(&p->lock);

@@ -101,13 +101,29 @@ DbbInstancesValue *dbb_source_instances(DbbMount *m, const DbbProject *project,
     return get(m, key, fetch_instances, &ctx, mode, expires_at, error);
 }
 
+static char *backups_key(const DbbProject *project, const DbbService *service,
+                         const char *instance_id)
+{
+    return g_strconcat("backups" SEP, project->id, SEP, service->name, instance_id ? SEP : NULL,
+                       instance_id, NULL);
+}
+
+gboolean dbb_source_backups_fresh(DbbMount *m, const DbbProject *project, const DbbService *service,
+                                  const char *instance_id)
+{
+    g_autofree char *key = backups_key(project, service, instance_id);
+    gpointer v = dbb_cache_peek(m->cache, key, NULL);
+
+    dbb_value_unref(v);
+    return v != NULL;
+}
+
 DbbBackupsValue *dbb_source_backups(DbbMount *m, const DbbProject *project,
                                     const DbbService *service, const char *instance_id,
                                     DbbSourceMode mode, gint64 *expires_at, GError **error)
 {
     FetchCtx ctx = {.m = m, .project = project, .service = service, .instance_id = instance_id};
-    g_autofree char *key = g_strconcat("backups" SEP, project->id, SEP, service->name,
-                                       instance_id ? SEP : NULL, instance_id, NULL);
+    g_autofree char *key = backups_key(project, service, instance_id);
 
     return get(m, key, fetch_backups, &ctx, mode, expires_at, error);
 }

@@ -30,6 +30,10 @@ DbbBackupsValue *dbb_source_backups(DbbMount *m, const DbbProject *project,
                                     const DbbService *service, const char *instance_id,
                                     DbbSourceMode mode, gint64 *expires_at, GError **error);
 
+/* Is that backup listing cached and fresh?  Never fetches. */
+gboolean dbb_source_backups_fresh(DbbMount *m, const DbbProject *project, const DbbService *service,
+                                  const char *instance_id);
+
 /* Put a project list fetched before mounting (the credential check) into the cache, so the
  * first `ls` does not ask IAM again. Takes ownership. */
 void dbb_source_prime_projects(DbbMount *m, GPtrArray *projects);

@@ -7,6 +7,7 @@
 
 #include "names.h"
 #include "notify.h"
+#include "prefetch.h"
 #include "source.h"
 
 /* The directory name of a group of backups that carry no instance_id at all: they are
@@ -280,6 +281,10 @@ static gboolean get_sources(DbbMount *m, const DbbIdentity *dir, DbbSourceMode m
     case DBB_NODE_PROJECT:
         return TRUE;
     case DBB_NODE_SERVICE:
+        /* The two listings do not depend on each other: fetch them side by side. */
+        if (svc->backup_scope == DBB_BACKUPS_PER_PROJECT && mode == DBB_SOURCE_FRESH &&
+            !dbb_source_backups_fresh(m, dir->project, svc, NULL))
+            dbb_prefetch_backups(m->prefetch, dir);
         sources[0] = dbb_source_instances(m, dir->project, svc, mode, expires_at, error);
         if (!sources[0] || svc->backup_scope != DBB_BACKUPS_PER_PROJECT)
             return sources[0] != NULL;

@@ -381,25 +381,39 @@ def test_refresh_after_ttl_shows_changes(sim):
 
 
 def test_walk_reads_ahead_without_extra_calls(sim):
-    with Mount(BINARY, sim) as m:
-        svc = max((m.path(p, "taurusdb") for p in os.listdir(m.dir)), key=lambda d: len(os.listdir(d)))
-        instances = sorted(os.listdir(svc))
-        assert len(instances) >= 3, instances
+    with Mount(BINARY, sim) as m:  # learn the names
+        rel = max((os.path.join(p, "taurusdb") for p in os.listdir(m.dir)),
+                  key=lambda d: len(os.listdir(m.path(d))))
+        instances = sorted(os.listdir(m.path(rel)))
+    assert len(instances) >= 5, instances
+
+    def wait_for(n, timeout=5):
+        deadline = time.monotonic() + timeout
+        while sim.count("taurusdb.backups") < n and time.monotonic() < deadline:
+            time.sleep(0.05)
+        time.sleep(0.3)
+        return sim.count("taurusdb.backups")
+
+    with Mount(BINARY, sim) as m:  # the service directory is never read here
+        svc = m.path(rel)
         sim.reset_counts()
         os.listdir(os.path.join(svc, instances[0]))
-        time.sleep(0.3)
-        assert sim.count("taurusdb.backups") == 1, api_counts(sim)  # a lone ls reads nothing ahead
-        os.listdir(os.path.join(svc, instances[1]))  # its neighbour: a walk
+        assert wait_for(2, 1) == 1, api_counts(sim)  # a lone ls reads nothing ahead
+        os.listdir(os.path.join(svc, instances[2]))
+        assert wait_for(3, 1) == 2, api_counts(sim)  # nor one of two that are not neighbours
+        os.listdir(os.path.join(svc, instances[3]))  # its neighbour: a walk
         # the next max_conns (8) siblings are read ahead, no more
-        ahead = min(len(instances), 2 + 8)
-        deadline = time.monotonic() + 5
-        while sim.count("taurusdb.backups") < ahead and time.monotonic() < deadline:
-            time.sleep(0.05)
-        time.sleep(0.2)
-        assert sim.count("taurusdb.backups") == ahead, api_counts(sim)
+        ahead = min(len(instances), 4 + 8) - 1
+        assert wait_for(ahead) == ahead, (api_counts(sim), ahead)
         for name in instances:
             os.listdir(os.path.join(svc, name))
         assert sim.count("taurusdb.backups") == len(instances), api_counts(sim)
+    with Mount(BINARY, sim) as m:  # a listed directory, then its first child: a walk
+        sim.reset_counts()
+        os.listdir(m.path(rel))
+        os.listdir(os.path.join(m.path(rel), instances[0]))
+        ahead = min(len(instances), 1 + 8)
+        assert wait_for(ahead) == ahead, (api_counts(sim), ahead)
 
 
 def test_project_named_like_no_region(sim):
