@@ -55,6 +55,12 @@ def rss_kib(pid):
     return 0
 
 
+def cpu_s(pid):
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def timed(cmd):
     t0 = time.monotonic()
     out = subprocess.run(cmd, shell=True, capture_output=True, text=True, check=True)
@@ -167,7 +173,9 @@ def main():
                     perf = subprocess.Popen(["perf", "record", "-g", "-q", "-o",
                                              os.environ["DBB_BENCH_PERF"], "-p", str(m.proc.pid)])
                     time.sleep(0.5)
+                cpu0 = cpu_s(m.proc.pid)
                 r["cold"], nbytes = timed(WALK.format(d=m.dir))
+                r["cold_cpu"] = cpu_s(m.proc.pid) - cpu0
                 if perf:
                     perf.send_signal(2)
                     perf.wait()
@@ -211,6 +219,7 @@ def main():
     print(f"{'cold find|xargs cat (s) vs replay floor':44s} {r['cold']:10.3f} {r['floor']:10.3f} "
           f"{r['cold'] / r['floor']:6.2f}x  <= 1.5x"
           + (f"  ({len(errors)} replay errors)" if errors else ""))
+    print(f"{'daemon CPU over the cold walk (s)':44s} {r['cold_cpu']:10.2f}")
     print(f"{'FUSE requests, cold walk':44s} {sum(cold_ops.values()):10d} {'':10s} {'':7s}  "
           f"({cold_ops})")
     print(f"{'API calls, cold walk vs minimal':44s} {r['calls']:10d} {want:10d} "

@@ -353,7 +353,10 @@ def test_memory_flat_over_generations():
     backups, each of 16 ttl generations listing a different instance directory."""
     args = ["--seed", "5", "--projects", "1", "--instances", "16", "--backups", "250"]
     with CloudSim(args) as sim:
-        with Mount(BINARY, sim, options={"ttl": "1", "services": "geminidb"}) as m:
+        env = {}
+        if "ASAN_OPTIONS" in os.environ:  # ASan's quarantine would be all we measure
+            env["ASAN_OPTIONS"] = os.environ["ASAN_OPTIONS"] + ":quarantine_size_mb=0"
+        with Mount(BINARY, sim, options={"ttl": "1", "services": "geminidb"}, env=env) as m:
             svc = max((m.path(p, "geminidb") for p in os.listdir(m.dir)), key=lambda d: len(os.listdir(d)))
             insts = sorted(os.listdir(svc))
             assert len(insts) >= 16, len(insts)
@@ -365,10 +368,11 @@ def test_memory_flat_over_generations():
                 assert sim.counts()["routes"].get("geminidb.backups", 0) > before  # a new generation
                 rss.append(rss_kib(m.proc.pid))
             base, last = max(rss[3:6]), rss[-1]
-            # A design that pins one generation per directory grows by about a listing (MBs)
-            # per generation here; the current generation alone stays within a few MB.
             print(f"  RSS over generations (KiB): {rss}")
-            assert last - base < 6 * 1024, rss
+            # A design that pins one generation per directory grows by a listing (~5 MB)
+            # per generation here, 50 MB over these ten; the current generation alone, plus
+            # the nodes of the files the kernel has seen, stays within a few MB.
+            assert last - base < 12 * 1024, rss
 
 
 TESTS = [v for k, v in list(globals().items()) if k.startswith("test_")]
