@@ -4,6 +4,9 @@
 #include "notify.h"
 
 #include <string.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 
 typedef enum {
     JOB_RETIRED, /* a listing was replaced: diff every view built from it */
@@ -313,10 +316,19 @@ static void run_batch(DbbNotifier *n, Work *w)
     while ((j = g_queue_pop_head(&n->jobs)))
         g_queue_push_tail(&batch, j);
     g_mutex_unlock(&n->lock);
+    gboolean retired = FALSE;
+
     while ((j = g_queue_pop_head(&batch))) {
+        retired |= j->kind == JOB_RETIRED;
         expand(n, w, j);
-        job_free(j);
+        job_free(j); /* usually the last reference to an old generation */
     }
+#ifdef __GLIBC__
+    /* An old generation was freed: hand its pages back, so the daemon's memory is the
+     * current generation's, not the high-water mark of two interleaved ones. */
+    if (retired)
+        malloc_trim(0);
+#endif
     send_inodes(n, w->inodes);
     g_mutex_lock(&n->lock);
     n->inode_done = upto;

@@ -71,6 +71,32 @@ static void queue(DbbPrefetch *p, const DbbIdentity *dir)
         g_thread_pool_push(p->pool, job_new(dir), NULL);
 }
 
+static Walk *walk_of(DbbPrefetch *p, guint64 parent, gconstpointer listing);
+static gconstpointer listing_of(DbbPrefetch *p, const DbbDirView *view);
+
+/* A walk is about to enter the service directory dir, whose view the read-ahead just
+ * fetched: its first instance directories' listings come next, so start them now (the
+ * walk's own steps then continue the window from there). */
+static void descend(DbbPrefetch *p, const DbbIdentity *dir, const DbbDirView *view)
+{
+    g_autoptr(GMutexLocker) locker = NULL;
+    Walk *w;
+    gint to;
+
+    if (dir->kind != DBB_NODE_SERVICE || dir->service->backup_scope != DBB_BACKUPS_PER_INSTANCE)
+        return;
+    locker = g_mutex_locker_new(&p->lock);
+    w = walk_of(p, dbb_identity_ino(dir), listing_of(p, view));
+    if (w->ahead >= 0 || !p->pool)
+        return;
+    to = MIN((gint)view->n, (gint)p->threads) - 1;
+    w->ahead = to;
+    for (gint i = 0; i <= to; i++) {
+        DbbIdentity child = dbb_entry_identity(dir, &view->entries[i]);
+        queue(p, &child);
+    }
+}
+
 static void run_job(gpointer data, gpointer user_data)
 {
     Job *j = data;
@@ -87,10 +113,12 @@ static void run_job(gpointer data, gpointer user_data)
     if (!v)
         g_debug("read-ahead of %s/%s/%s failed: %s", j->dir.project->id, j->dir.service->name,
                 j->dir.instance_id ? j->dir.instance_id : "", error->message);
-    if (j->backups_only)
+    if (j->backups_only) {
         dbb_value_unref(v);
-    else
+    } else if (v) {
+        descend(p, &j->dir, v);
         dbb_view_unref(v);
+    }
     job_free(j);
 }
 

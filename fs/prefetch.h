@@ -6,7 +6,9 @@
  * to the end — the pattern of `find`, `ls -R`, `du`, `grep -r`, which read a directory and
  * then visit its children in the order readdir gave them — the listings behind its next
  * max_conns siblings (for a project, its own services too) are fetched in the background,
- * and each further step of the walk keeps max_conns of them in flight ahead of it.  This holds at
+ * and each further step of the walk keeps max_conns of them in flight ahead of it.  A
+ * service directory read ahead for a walk also starts the first max_conns backup listings
+ * of its instance directories, where the walk goes next.  This holds at
  * every level a walk descends: the services of the next projects (instance lists and project-wide
  * backup lists), the next service directories, the next instance directories' backup lists.
  * Anything else — an `ls` of one directory, of two that are not neighbours, a revisit — reads
