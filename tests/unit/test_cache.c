@@ -610,6 +610,98 @@ static void test_peek(void **state)
     tv_unref(v);
 }
 
+static void test_peek_stale(void **state)
+{
+    Fixture *fx = *state;
+    DbbCacheInfo info;
+
+    assert_null(dbb_cache_peek_stale(fx->cache, "k", &info));
+    clock_set(&fx->clock, 10);
+    TestValue *v = get_ok(fx, "k", NULL);
+    clock_set(&fx->clock, 10 + TTL + MAX_STALE + 5); /* long expired */
+    TestValue *p = dbb_cache_peek_stale(fx->cache, "k", &info);
+    assert_ptr_equal(p, v);
+    assert_true(info.stale);
+    assert_int_equal(info.fetched_at, 10);
+    tv_unref(p);
+    assert_int_equal(fetcher_calls(&fx->fetcher), 1); /* never fetches */
+    tv_unref(v);
+}
+
+static void test_clear(void **state)
+{
+    Fixture *fx = *state;
+
+    TestValue *a = get_ok(fx, "a", NULL);
+    TestValue *b = get_ok(fx, "b", NULL);
+    assert_int_equal(tv_refs(a), 2);
+    dbb_cache_clear(fx->cache);
+    assert_int_equal(tv_refs(a), 1); /* the cache let go; the holder still has it */
+    assert_int_equal(dbb_cache_size(fx->cache), 0);
+    assert_null(dbb_cache_peek_stale(fx->cache, "a", NULL));
+    TestValue *a2 = get_ok(fx, "a", NULL); /* fresh within ttl, and fetched again */
+    assert_ptr_not_equal(a2, a);
+    assert_int_equal(fetcher_calls(&fx->fetcher), 3);
+    tv_unref(a);
+    tv_unref(b);
+    tv_unref(a2);
+}
+
+typedef struct {
+    guint calls;
+    TestValue *old, *new_value;
+    gint old_refs_inside;
+} Replaced;
+
+static void on_replaced(const char *key, gpointer old, gpointer new_value, gpointer data)
+{
+    Replaced *r = data;
+
+    r->calls++;
+    r->old = old;
+    r->new_value = new_value;
+    r->old_refs_inside = tv_refs(old);
+}
+
+static void test_replaced_hook(void **state)
+{
+    Fixture *fx = *state;
+    Replaced r = {0};
+    DbbCacheConfig config = {
+        .ttl = TTL,
+        .max_stale = MAX_STALE,
+        .clock = fake_now,
+        .clock_data = &fx->clock,
+        .value_ref = tv_ref,
+        .value_unref = tv_unref,
+        .replaced = on_replaced,
+        .replaced_data = &r,
+    };
+
+    dbb_cache_free(fx->cache);
+    fx->cache = dbb_cache_new(&config);
+    clock_set(&fx->clock, 0);
+    tv_unref(get_ok(fx, "k", NULL));
+    assert_int_equal(r.calls, 0); /* a first fetch replaces nothing */
+    clock_set(&fx->clock, TTL);
+    fetcher_set_fail(&fx->fetcher, TRUE);
+    g_autoptr(GError) error = NULL;
+    TestValue *stale = dbb_cache_get(fx->cache, "k", fetch_cb, &fx->fetcher, NULL, &error);
+    assert_non_null(stale);
+    assert_int_equal(r.calls, 0); /* nor does a failure served stale */
+    fetcher_set_fail(&fx->fetcher, FALSE);
+    clock_set(&fx->clock, 2 * TTL);
+    TestValue *v = get_ok(fx, "k", NULL);
+    assert_int_equal(r.calls, 1);
+    assert_ptr_equal(r.old, stale);
+    assert_ptr_equal(r.new_value, v);
+    assert_true(r.old_refs_inside >= 2); /* still the cache's while the hook runs */
+    dbb_cache_clear(fx->cache);
+    assert_int_equal(r.calls, 1); /* clear is no replacement */
+    tv_unref(stale);
+    tv_unref(v);
+}
+
 static void test_prune(void **state)
 {
     Fixture *fx = *state;
@@ -856,6 +948,9 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_holdoff_bounded_by_max_stale, setup, teardown),
         cmocka_unit_test_setup_teardown(test_value_lifetime, setup, teardown),
         cmocka_unit_test_setup_teardown(test_peek, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_peek_stale, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_clear, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_replaced_hook, setup, teardown),
         cmocka_unit_test_setup_teardown(test_prune, setup, teardown),
         cmocka_unit_test_setup_teardown(test_single_flight_success, setup, teardown),
         cmocka_unit_test_setup_teardown(test_single_flight_failure, setup, teardown),
