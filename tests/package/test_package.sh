@@ -38,13 +38,15 @@ tmp=$(mktemp -d "${TMPDIR:-/tmp}/dbbackupfs-pkgtest.XXXXXX")
 mnt=$tmp/mnt
 mkdir "$mnt"
 sim=
+# Waits for dpkg's lock: other sessions on the machine may be installing too.
+apt_get() { as_root env DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=300 "$@"; }
 cleanup() {
   local rc=$?
   set +e
   if mountpoint -q "$mnt"; then as_root umount "$mnt" || as_root umount -l "$mnt"; fi
   [ -n "$sim" ] && kill "$sim" 2>/dev/null && wait "$sim" 2>/dev/null
   if dpkg-query -W -f='${Status}' dbbackupfs 2>/dev/null | grep -q "install ok installed"; then
-    as_root env DEBIAN_FRONTEND=noninteractive apt-get purge -y -qq dbbackupfs >/dev/null
+    apt_get purge -y -qq dbbackupfs >/dev/null
   fi
   rm -rf "$tmp"
   exit $rc
@@ -91,14 +93,13 @@ done
 ok "package contents"
 
 # --- install (idempotent: a dbbackupfs left installed by an earlier run is replaced) -----
-apt_get() { as_root env DEBIAN_FRONTEND=noninteractive apt-get "$@"; }
 if dpkg-query -W -f='${Status}' dbbackupfs 2>/dev/null | grep -q "install ok installed"; then
   echo "note: a dbbackupfs package is installed already; replacing it (removed at the end)"
   apt_get purge -y -qq dbbackupfs >/dev/null
 fi
 start=$SECONDS
-apt_get install -y -qq --no-install-recommends "$(realpath "$deb")" >"$tmp/apt.log" 2>&1 ||
-  fail "apt-get install $deb: $(cat "$tmp/apt.log")"
+(cd "$(dirname "$deb")" && apt_get install -y -qq --no-install-recommends "./$(basename "$deb")") \
+  >"$tmp/apt.log" 2>&1 || fail "apt-get install ./$(basename "$deb"): $(cat "$tmp/apt.log")"
 echo "apt-get install: $((SECONDS - start)) s"
 [ "$(dpkg-query -W -f='${Version}' dbbackupfs)" = "$version" ] || fail "installed version"
 [ "$(/usr/bin/dbbackupfs --version | sed -n 1p)" = "dbbackupfs $version" ] || fail "dbbackupfs --version"
