@@ -166,7 +166,34 @@ for o in $(dbbackupfs --help | grep -oE -- '-o [a-z_]+=' | sed 's/^-o //'); do
   grep -qxF -- "$o" <<<"$(printf '%s\n' "${COMPREPLY[@]}")" || { echo "-o $o not offered"; exit 1; }
 done
 EOF
-ok "bash completion"
+ok "bash completion: complete -p and the function"
+
+# And through bash's own completion engine: an interactive bash on a pty with
+# bash-completion loaded, as a user has it, typing TAB.
+python3 - <<'EOF' || fail "bash completion, interactive"
+import os, pty, select, sys, time
+pid, fd = pty.fork()
+if pid == 0:
+    os.execvpe("bash", ["bash", "--norc", "--noprofile", "-i"], dict(os.environ, PS1="$ ", TERM="dumb"))
+def read_until(want, timeout=10):
+    out, end = b"", time.monotonic() + timeout
+    while time.monotonic() < end and want not in out:
+        if select.select([fd], [], [], 0.1)[0]:
+            out += os.read(fd, 4096)
+    return out
+os.write(fd, b". /usr/share/bash-completion/bash_completion; echo READY\n")
+read_until(b"READY\r\n$ ")
+for typed, want in [(b"dbbackupfs -o max_st", b"dbbackupfs -o max_stale="),
+                    (b"dbbackupfs -o ttl=5,negat", b"dbbackupfs -o ttl=5,negative_ttl="),
+                    (b"dbbackupfs --vers", b"dbbackupfs --version ")]:
+    os.write(fd, typed + b"\t")
+    out = read_until(want, 5)
+    os.write(fd, b"\x15")  # ^U: drop the line
+    if want not in out:
+        sys.exit(f"typed {typed!r} + TAB: got {out!r}, want {want!r}")
+    print("ok: completes", typed.decode(), "->", want.decode())
+os.write(fd, b"exit\n")
+EOF
 
 # --- mount the installed binary against cloudsim -------------------------------------
 "$cloudsim" --port 0 --seed 8 --projects 2 --instances 2 --backups 3 --no-extras \
