@@ -196,6 +196,7 @@ os.write(fd, b"exit\n")
 EOF
 
 # --- mount the installed binary against cloudsim -------------------------------------
+: >"$tmp/cloudsim.log" # before the background job opens it: sed reads it at once
 "$cloudsim" --port 0 --seed 8 --projects 2 --instances 2 --backups 3 --no-extras \
   >"$tmp/cloudsim.log" 2>&1 &
 sim=$!
