@@ -226,13 +226,12 @@ daemon_pid() {
   done
 }
 walk_and_unmount() {
-  local how=$1 line pid n f
+  local how=$1 line pid n f flags
   line=$(awk -v m="$mnt" '$5 == m' /proc/self/mountinfo)
   [ -n "$line" ] || fail "$how: not mounted"
   grep -q ' - fuse.dbbackupfs dbbackupfs ' <<<"$line" || fail "$how: mount entry: $line"
-  local flags
   flags=$(awk '{print $6}' <<<"$line" | tr , '\n')
-  for f in ro nosuid nodev; do
+  for f in ro nosuid nodev ${2:-}; do
     grep -qx "$f" <<<"$flags" || fail "$how: not $f: $line"
   done
   pid=$(daemon_pid)
@@ -257,9 +256,12 @@ as_root mount -t fuse.dbbackupfs -o "ro,nosuid,nodev,config=$conf" dbbackupfs "$
   fail "mount -t fuse.dbbackupfs"
 walk_and_unmount "mount -t fuse.dbbackupfs"
 
-printf '# written by tests/package/test_package.sh\ndbbackupfs  %s  fuse.dbbackupfs  ro,nosuid,nodev,allow_other,config=%s,_netdev  0  0\n' \
-  "$mnt" "$conf" >"$tmp/fstab"
+# The fstab line takes the example unit's options, so they are known to work.
+unit_opts=$(sed -n 's/^Options=//p' "$tmp/units/mnt-backups.mount")
+[[ $unit_opts == *config=/etc/dbbackupfs.conf* ]] || fail "mount unit options: $unit_opts"
+printf '# written by tests/package/test_package.sh\ndbbackupfs  %s  fuse.dbbackupfs  %s  0  0\n' \
+  "$mnt" "${unit_opts/config=\/etc\/dbbackupfs.conf/config=$conf}" >"$tmp/fstab"
 as_root mount -T "$tmp/fstab" "$mnt" || fail "mount -T $tmp/fstab $mnt"
-walk_and_unmount "mount -T fstab"
+walk_and_unmount "mount -T fstab (the example unit's options)" noexec
 
 echo "PASS: package test"
