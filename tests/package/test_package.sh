@@ -240,6 +240,11 @@ walk_and_unmount() {
   [ "$n" -eq "$expected" ] || fail "$how: walked $n backup files, the fleet has $expected"
   as_root find "$mnt" -type f -name '*.json' -print0 | as_root xargs -0 jq -e .id >/dev/null ||
     fail "$how: a backup file is not JSON with an id"
+  # dbbackupfs(1): directories have st_size 0, so du --apparent-size is the files' sum.
+  local du_b files_b
+  du_b=$(as_root du -sb "$mnt" | cut -f1)
+  files_b=$(as_root find "$mnt" -type f -printf '%s\n' | awk '{ n += $1 } END { print n }')
+  [ "$du_b" -eq "$files_b" ] || fail "$how: du -sb says $du_b, the files hold $files_b bytes"
   as_root umount "$mnt" || fail "$how: umount"
   for _ in $(seq 100); do
     [ -d "/proc/$pid" ] || break
