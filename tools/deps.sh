@@ -23,3 +23,17 @@ dbb_install_deps() {
   $sudo apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 }
+
+# Only for building and testing the Debian package (tools/package, tools/test's package
+# step): the plain build does not need them.  systemd for `systemd-analyze verify` of the
+# example units, bash-completion for the completion's environment, man-db so that the
+# units' Documentation=man: is checked, git for tools/package's copy of the tree.
+DBB_PACKAGE_PACKAGES=(
+  dpkg-dev debhelper fakeroot lintian systemd bash-completion man-db git
+)
+
+dbb_install_package_deps() {
+  # dbb_install_deps reads DBB_PACKAGES: this call's copy has the package tools too.
+  local DBB_PACKAGES=("${DBB_PACKAGES[@]}" "${DBB_PACKAGE_PACKAGES[@]}")
+  dbb_install_deps
+}
