@@ -62,9 +62,13 @@ void dbb_mount_start(DbbMount *m, struct fuse_session *se);
 void dbb_mount_stop(DbbMount *m);
 void dbb_mount_free(DbbMount *m);
 
-/* A manual refresh: drop every cached listing and have the notifier invalidate every
- * entry, attribute and page the kernel holds, so the next access fetches afresh.  Safe from
- * any thread (a signal-handling thread included); returns without waiting for the kernel. */
+/* A manual refresh: drop every cached listing and have the notifier invalidate the
+ * attributes, pages and readdir caches of every inode the kernel holds, so the next
+ * access of anything fetches afresh (a name the kernel has cached still resolves without a
+ * request until its entry timeout, but whatever is then done with it asks the daemon).
+ * Thread-safe and non-blocking (it takes the cache's and the notifier's locks briefly and
+ * returns without waiting for the kernel), so a thread that sigwait()s may call it; it is
+ * not async-signal-safe: never from a signal handler itself. */
 void dbb_mount_refresh_all(DbbMount *m);
 
 G_END_DECLS
