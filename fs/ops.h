@@ -6,6 +6,14 @@
  * kernel never trusts a name or a size longer than the daemon does, and failed lookups are
  * cached for negative_ttl (no longer than the listing that proved them absent).  The mount
  * is read-only: every operation that would change anything fails with EROFS.
+ *
+ * A warm walk makes no request per file: OPEN and FLUSH answer ENOSYS (the kernel then
+ * stops sending OPEN, RELEASE and FLUSH and keeps the page cache across opens), READ is
+ * served by inode from the current listing, and opendir asks for the kernel's readdir
+ * cache.  Directory handles keep the view they opened (readdir offsets index that
+ * snapshot).  Every request is counted in the mount's opstats; the root's hidden xattr
+ * user.dbbackupfs.opstats reads them.  What a refresh changes is told to the kernel by the
+ * notifier (notify.h), never from here.
  */
 #pragma once
 
