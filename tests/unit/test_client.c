@@ -230,10 +230,12 @@ static const DbbService *svc(const char *name)
 
 static guint ddm_expected(guint64 n, gboolean page_mode)
 {
-    guint pages = pages_for(n, 128);
-
-    /* A page-number server costs one probe more once there is a second page. */
-    return page_mode && pages > 1 ? pages + 1 : pages;
+    /* Beyond one page the probe at offset 1 tells the readings apart: for a page-number
+     * server it is page 1; for an item-index server it brings one record, so the pages after
+     * it start at 129. */
+    if (page_mode || n <= 128)
+        return pages_for(n, 128);
+    return 2 + (guint)((n - 129 + 127) / 128);
 }
 
 static void count_instances(guint n, gboolean page_mode)
