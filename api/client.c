@@ -93,6 +93,21 @@ char *dbb_client_base_url(DbbClient *client, const char *service, const char *re
     return url;
 }
 
+void dbb_client_cancel_all(DbbClient *client)
+{
+    dbb_http_cancel_all(client->http);
+}
+
+guint64 dbb_client_max_listing_bytes(DbbClient *client)
+{
+    return client->max_listing_bytes ? client->max_listing_bytes : DBB_PAGINATE_MAX_BYTES;
+}
+
+gint64 dbb_client_listing_timeout(DbbClient *client)
+{
+    return client->listing_timeout_us;
+}
+
 gint64 dbb_client_deadline(DbbClient *client)
 {
     return g_get_monotonic_time() + client->timeout_us;

@@ -67,4 +67,15 @@ GPtrArray *dbb_client_list_backups(DbbClient *client, const DbbService *service,
                                    const DbbProject *project, const char *instance_id,
                                    GError **error);
 
+/* Abort every request in flight and fail every later one (EIO, "cancelled"): for unmounting
+ * within `timeout` whatever the network does.  Thread-safe, not async-signal-safe. */
+void dbb_client_cancel_all(DbbClient *client);
+
+/* The configured listing-wide byte cap (for what is built from a listing: rendered files). */
+guint64 dbb_client_max_listing_bytes(DbbClient *client);
+
+/* How long one listing (all its pages) may take, in µs: what a caller waiting for another's
+ * listing should wait at most. */
+gint64 dbb_client_listing_timeout(DbbClient *client);
+
 G_END_DECLS
