@@ -67,6 +67,8 @@ static DbbClient *client_new(const DbbOptions *o, GError **error)
         .max_conns = o->max_conns,
         .cafile = o->cafile,
         .credentials = &o->credentials,
+        .max_records = o->max_records,
+        .max_listing_bytes = o->max_listing_bytes,
     };
 
     return dbb_client_new(&cfg, error);
