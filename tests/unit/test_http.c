@@ -921,6 +921,30 @@ static void test_slot_wait_counts_against_deadline(void **state)
     dbb_http_free(http);
 }
 
+/* A request that got its slot late and then timed out says how long it waited for it. */
+static void test_slot_wait_named_in_error(void **state)
+{
+    static const Step steps[] = {
+        {200, "{\"ok\":true}", NULL, NULL, ACT_RESPOND, 300},
+        {200, "{\"ok\":true}", NULL, NULL, ACT_RESPOND, 3000},
+    };
+    DbbHttp *http = new_http(DBB_AUTH_TOKEN, 1);
+    Worker holder = {.http = http, .calls = 1};
+    GThread *t;
+    g_autofree char *msg = NULL;
+
+    script(steps, G_N_ELEMENTS(steps));
+    t = g_thread_new("holder", worker_main, &holder);
+    while (server_requests() == 0)
+        g_usleep(5 * G_TIME_SPAN_MILLISECOND);
+    msg = expect_failure(http, &(Call){.timeout_ms = 900}, EIO, 0);
+    assert_non_null(strstr(msg, "of the deadline spent waiting for a free connection"));
+    assert_non_null(strstr(msg, "max_conns=1"));
+    g_thread_join(t);
+    assert_true(holder.ok);
+    dbb_http_free(http);
+}
+
 static void test_connection_reuse(void **state)
 {
     DbbHttp *http = new_http(DBB_AUTH_AKSK, 4);
@@ -1144,6 +1168,7 @@ int main(void)
         cmocka_unit_test(test_non_json_200),
         cmocka_unit_test(test_malformed_is_final),
         cmocka_unit_test(test_cancel_all),
+        cmocka_unit_test(test_slot_wait_named_in_error),
         cmocka_unit_test(test_final_statuses_not_retried),
         cmocka_unit_test(test_error_body_variants),
         cmocka_unit_test(test_errno_mapping),
