@@ -81,12 +81,14 @@ static guint64 unique_count(Sweep *sw)
 static gboolean reserve_request(Sweep *sw, GError **error)
 {
     const DbbPaginateSpec *spec = sw->spec;
+    gboolean late = spec->deadline != 0 && g_get_monotonic_time() >= spec->deadline;
     guint64 done;
 
     g_mutex_lock(&sw->lock);
-    done = sw->requests++;
+    done = sw->requests;
+    sw->requests += !late;
     g_mutex_unlock(&sw->lock);
-    if (spec->deadline != 0 && g_get_monotonic_time() >= spec->deadline)
+    if (late)
         return sweep_fail(sw, error,
                           "listing deadline passed after %" G_GUINT64_FORMAT " pages; listing "
                           "refused",
