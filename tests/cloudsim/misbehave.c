@@ -22,6 +22,9 @@
  *   "deep": LEVELS               a 200 whose items nest LEVELS arrays deep
  *   "invalid_json": true         a 200 whose body is not JSON
  *   "invalid_utf8": true         every record's "name" starts with the bytes FF FE
+ *   "wide": {"levels": L, "elements": N}
+ *                                every record starts with a member nesting L arrays around
+ *                                N numbers: small text, a large pretty-printed file
  *   "redirect": "URL"            302 to URL (true: to /elsewhere on this server)
  *   "change": true               each listing (a request at offset 0) bumps a generation that
  *                                every record carries as its first member, "sim_generation"
@@ -47,6 +50,7 @@ struct SimMisbehave {
     gint64 page_cap;
     gint64 hole_offset, hole_records, hole_times, hole_served;
     gint64 oversize, drip_ms, deep;
+    gint64 wide_levels, wide_elements;
     GBytes *bomb; /* the gzip stream */
     char *redirect;
     gint64 generation;
@@ -71,6 +75,7 @@ static void clear_settings(SimMisbehave *m)
     m->total_delta_set = m->total_missing = m->strings = FALSE;
     m->invalid_json = m->invalid_utf8 = m->change = m->grow = FALSE;
     m->total_delta = m->page_cap = m->oversize = m->drip_ms = m->deep = 0;
+    m->wide_levels = m->wide_elements = 0;
     m->hole_offset = -1;
     m->hole_records = m->hole_times = m->hole_served = 0;
     m->generation = 0;
@@ -153,6 +158,10 @@ static void apply_settings(SimMisbehave *m, json_object *o)
         m->bomb = gzip_spaces(int_member(o, "gzip_bomb", 0));
     m->drip_ms = int_member(o, "drip_ms", 0);
     m->deep = int_member(o, "deep", 0);
+    if (json_object_object_get_ex(o, "wide", &v)) {
+        m->wide_levels = int_member(v, "levels", 0);
+        m->wide_elements = int_member(v, "elements", 0);
+    }
     m->invalid_json = bool_member(o, "invalid_json");
     m->invalid_utf8 = bool_member(o, "invalid_utf8");
     m->change = bool_member(o, "change");
@@ -305,6 +314,17 @@ static void edit_records(SimMisbehave *m, const GString *b, GArray *spans, GArra
             }
             g_string_append(g, s->length > 2 ? "," : "");
             edit_add(edits, s->offset + 1, 0, g_string_free(g, FALSE));
+        }
+        if (m->wide_levels > 0 && m->wide_elements > 0) {
+            GString *w = g_string_new("\"wide\":");
+            for (gint64 k = 0; k < m->wide_levels; k++)
+                g_string_append_c(w, '[');
+            for (gint64 k = 0; k < m->wide_elements; k++)
+                g_string_append(w, k ? ",1" : "1");
+            for (gint64 k = 0; k < m->wide_levels; k++)
+                g_string_append_c(w, ']');
+            g_string_append(w, s->length > 2 ? "," : "");
+            edit_add(edits, s->offset + 1, 0, g_string_free(w, FALSE));
         }
         if (m->invalid_utf8) {
             DbbSpan name;

@@ -198,6 +198,25 @@ def test_invalid_utf8_names():
     assert all(n.startswith(b"\xff\xfe") for n in names), names
 
 
+def test_rendering_capped():
+    # 60 levels around 140,000 numbers: 280 KB of text per record, 17 MB pretty-printed.
+    _, m, _ = run_eio("a record rendering beyond 16 MiB", 3,
+                      {"wide": {"levels": 60, "elements": 140000}}, 1, exact=1, max_seconds=10)
+    assert "its file would exceed 16777216 bytes; listing refused" in m.output()
+    # 5,000 numbers: 610 KB per file, three of them over max_listing_bytes=1M.
+    _, m, _ = run_eio("rendered files over max_listing_bytes=1M", 3,
+                      {"wide": {"levels": 60, "elements": 5000}}, 1, exact=1,
+                      options={"max_listing_bytes": "1M"})
+    assert "would exceed 1048576 bytes (max_listing_bytes)" in m.output()
+    with CloudSim(sim_args(3)) as sim:
+        sim.post("/_sim/misbehave", {"route": "taurusdb.backups",
+                                     "wide": {"levels": 60, "elements": 5000}})
+        with Mount(BINARY, sim, options={"services": "taurusdb"}) as m:
+            d = instance_dir(m, "taurusdb")
+            sizes = [os.stat(os.path.join(d, n)).st_size for n in os.listdir(d)]
+            assert len(sizes) == 3 and all(600000 < z < 700000 for z in sizes), sizes
+
+
 def test_redirect_not_followed():
     with CloudSim(sim_args(3)) as sim:
         sim.post("/_sim/misbehave", {"route": "taurusdb.backups", "redirect": True})
