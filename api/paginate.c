@@ -248,7 +248,7 @@ static gboolean sweep_tail(Sweep *sw, guint64 stop_at, GError **error)
         if (!within_budget(sw))
             return sweep_fail(sw, error,
                               "%" G_GUINT64_FORMAT " requests for %" G_GUINT64_FORMAT
-                              " records: the pages repeat records; listing refused",
+                              " records, more than their pages + 2; listing refused",
                               sw->requests, unique_count(sw));
         slot = fetch_at(sw, sw->cursor, error);
         if (slot == NULL)
@@ -297,6 +297,11 @@ static gboolean fill_hole(Sweep *sw, DbbPageSlot *hole, GError **error)
                           "later pages held more (a hole), and %u when fetched again; listing "
                           "refused",
                           hole->sent_offset, had, sw->step, again->recs->len);
+    if (had >= sw->step && again->added == 0)
+        return sweep_fail(sw, error,
+                          "the page at offset %" G_GUINT64_FORMAT " only repeats records of "
+                          "other pages, also when fetched again; listing refused",
+                          hole->sent_offset);
     return TRUE;
 }
 

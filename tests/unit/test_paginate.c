@@ -534,6 +534,27 @@ static void test_hole_fails(void **state)
     }
 }
 
+/* The page at offset 200 repeats page 1's records, every time: records 200-299 would be
+ * lost, so the listing fails. */
+static char *repeat_page_one(Fake *f, guint index, guint64 offset)
+{
+    return offset == 200 ? default_element(index - 100) : NULL;
+}
+
+static void test_repeated_page_fails(void **state)
+{
+    Fake *f = fake_new(500, 100);
+    g_autoptr(GError) error = NULL;
+    GPtrArray *items;
+
+    f->element = repeat_page_one;
+    items = run(f, 100, 8, FALSE, &error);
+    assert_null(items);
+    assert_non_null(strstr(error->message, "only repeats records of other pages"));
+    assert_int_equal(f->calls, 6);
+    fake_free(f);
+}
+
 /* A short page 0 (40 of 100) while the next page holds a full 100: page 0 was a hole,
  * fetched again; never taken as the page size. */
 static void test_short_first_page_is_a_hole(void **state)
@@ -988,6 +1009,7 @@ int main(void)
         cmocka_unit_test(test_lying_totals),
         cmocka_unit_test(test_hole_fails),
         cmocka_unit_test(test_short_first_page_is_a_hole),
+        cmocka_unit_test(test_repeated_page_fails),
         cmocka_unit_test(test_duplicates),
         cmocka_unit_test(test_same_page_forever),
         cmocka_unit_test(test_failing_page),
