@@ -32,18 +32,21 @@ typedef enum {
 
 typedef struct {
     /* [dbbackupfs] options, after the command line and the config file are merged. */
-    char *config_path;         /* the file read, or NULL */
-    char *endpoint;            /* NULL: public per-region hosts */
-    char **projects;           /* NULL: all (from IAM or the [project] groups) */
-    char **services;           /* never NULL after dbb_options_load(): the chosen service names */
-    double ttl;                /* 60 */
-    double negative_ttl;       /* 10 */
-    double max_stale;          /* 3600 */
-    double timeout;            /* 30 */
-    unsigned max_conns;        /* 8 */
-    guint64 max_records;       /* 1000000: listing-wide caps */
+    char *config_path;   /* the file read, or NULL */
+    char *endpoint;      /* NULL: public per-region hosts */
+    char **projects;     /* NULL: all (from IAM or the [project] groups) */
+    char **services;     /* never NULL after dbb_options_load(): the chosen service names */
+    double ttl;          /* 60 */
+    double negative_ttl; /* 10 */
+    double max_stale;    /* 3600 */
+    double timeout;      /* 30 */
+    unsigned max_conns;  /* 8 */
+    char *cafile;        /* NULL; else an absolute path */
+
+    /* Listing-wide caps: beyond them a listing fails with EIO. */
+    guint64 max_records;       /* 1000000 */
     guint64 max_listing_bytes; /* 512 MiB */
-    char *cafile;              /* NULL; else an absolute path */
+
     GHashTable *service_endpoints;  /* service name -> URL template, from [service NAME] */
     GPtrArray *configured_projects; /* DbbProject from [project NAME] groups; NULL if none.
                                      * Not filtered by `projects`: the caller applies that
