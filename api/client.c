@@ -13,6 +13,9 @@
 
 #define DEFAULT_TIMEOUT_S 30.0
 #define DEFAULT_MAX_CONNS 8
+/* A listing of many pages may take this many `timeout`s in all (the listing-wide deadline,
+ * unless configured): ample for a million records at 8 connections, and still an end. */
+#define LISTING_TIMEOUTS 10
 /* Fixed query parameters a listing table may add besides offset and limit. */
 #define MAX_EXTRA_QUERY 6
 
@@ -42,6 +45,11 @@ DbbClient *dbb_client_new(const DbbClientConfig *config, GError **error)
     client->service_endpoints = copy_endpoints(config->service_endpoints);
     client->timeout_us = (gint64)(timeout * G_USEC_PER_SEC);
     client->max_conns = config->max_conns > 0 ? config->max_conns : DEFAULT_MAX_CONNS;
+    client->max_records = config->max_records;
+    client->max_listing_bytes = config->max_listing_bytes;
+    client->listing_timeout_us = config->listing_timeout > 0
+                                     ? (gint64)(config->listing_timeout * G_USEC_PER_SEC)
+                                     : LISTING_TIMEOUTS * client->timeout_us;
     client->iam_region = g_strdup(config->iam_region);
     http_config.max_conns = client->max_conns;
     http_config.cafile = config->cafile;
@@ -85,6 +93,21 @@ char *dbb_client_base_url(DbbClient *client, const char *service, const char *re
     return url;
 }
 
+void dbb_client_cancel_all(DbbClient *client)
+{
+    dbb_http_cancel_all(client->http);
+}
+
+guint64 dbb_client_max_listing_bytes(DbbClient *client)
+{
+    return client->max_listing_bytes ? client->max_listing_bytes : DBB_PAGINATE_MAX_BYTES;
+}
+
+gint64 dbb_client_listing_timeout(DbbClient *client)
+{
+    return client->listing_timeout_us;
+}
+
 gint64 dbb_client_deadline(DbbClient *client)
 {
     return g_get_monotonic_time() + client->timeout_us;
@@ -119,6 +142,7 @@ typedef struct {
     const char *path;
     const char *project_id;
     const DbbListingTable *table;
+    gint64 deadline; /* the listing's */
 } PageSource;
 
 static gboolean fetch_page(gpointer data, guint64 offset, guint limit, DbbPage *page,
@@ -143,7 +167,7 @@ static gboolean fetch_page(gpointer data, guint64 offset, guint limit, DbbPage *
     request.query = query;
     request.n_query = n;
     request.project_id = src->project_id;
-    request.deadline = dbb_client_deadline(src->client);
+    request.deadline = MIN(dbb_client_deadline(src->client), src->deadline);
     if (!dbb_http_get_json(src->client->http, &request, &response, error)) {
         dbb_http_response_clear(&response);
         return FALSE;
@@ -187,10 +211,14 @@ GPtrArray *dbb_client_fetch_listing(DbbClient *client, const DbbService *service
                        .base_url = base_url,
                        .path = path,
                        .project_id = project->id,
-                       .table = table};
+                       .table = table,
+                       .deadline = g_get_monotonic_time() + client->listing_timeout_us};
     dbb_service_spec_init(&spec, service, table, is_backups, &ctx);
     spec.path = path;
     spec.max_conns = client->max_conns;
+    spec.max_records = client->max_records;
+    spec.max_bytes = client->max_listing_bytes;
+    spec.deadline = src.deadline;
     spec.fetch = fetch_page;
     spec.fetch_data = &src;
     return dbb_paginate(&spec, error);

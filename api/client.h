@@ -8,7 +8,11 @@
  * - At most `max_conns` HTTP requests are in flight at once, whatever the number of
  *   calling threads; connections are reused across requests and threads.
  * - Each API request (one page, its retries included) takes at most `timeout` seconds, so a
- *   listing that fails at its first page fails within `timeout`, and no listing hangs.
+ *   listing that fails at its first page fails within `timeout`; a whole listing takes at
+ *   most its listing_timeout, and holds at most max_records records and max_listing_bytes
+ *   bytes of pages, or fails (EIO, one log line).
+ * - dbb_client_cancel_all() makes every request in flight or to come fail at once (EIO,
+ *   "cancelled"): unmounting never waits for the network.
  * - GETs are retried with exponential backoff and full jitter, honouring Retry-After.
  * - No credential ever reaches a log line or an error message.
  * Thread-safe: any number of threads may call any function at once.
@@ -38,6 +42,11 @@ typedef struct {
     const DbbCredentials *credentials;
     /* IAM region used for the project list when no endpoint is configured; NULL: global. */
     const char *iam_region;
+    /* Listing-wide bounds: beyond them a listing fails with EIO and a log line.  0: 1,000,000
+     * records, 512 MiB of page bodies, 10 x timeout seconds. */
+    guint64 max_records;
+    guint64 max_listing_bytes;
+    double listing_timeout;
 } DbbClientConfig;
 
 DbbClient *dbb_client_new(const DbbClientConfig *config, GError **error);
@@ -57,5 +66,16 @@ GPtrArray *dbb_client_list_instances(DbbClient *client, const DbbService *servic
 GPtrArray *dbb_client_list_backups(DbbClient *client, const DbbService *service,
                                    const DbbProject *project, const char *instance_id,
                                    GError **error);
+
+/* Abort every request in flight and fail every later one (EIO, "cancelled"): for unmounting
+ * within `timeout` whatever the network does.  Thread-safe, not async-signal-safe. */
+void dbb_client_cancel_all(DbbClient *client);
+
+/* The configured listing-wide byte cap (for what is built from a listing: rendered files). */
+guint64 dbb_client_max_listing_bytes(DbbClient *client);
+
+/* How long one listing (all its pages) may take, in µs: what a caller waiting for another's
+ * listing should wait at most. */
+gint64 dbb_client_listing_timeout(DbbClient *client);
 
 G_END_DECLS

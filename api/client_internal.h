@@ -20,6 +20,9 @@ struct DbbClient {
     GHashTable *service_endpoints; /* service name -> template (owned copies) */
     gint64 timeout_us;
     unsigned max_conns;
+    guint64 max_records; /* listing-wide caps; 0: the paginator's defaults */
+    guint64 max_listing_bytes;
+    gint64 listing_timeout_us; /* deadline of one whole listing */
     char *iam_region;
 };
 

@@ -40,6 +40,8 @@
 #define DEFAULT_DEADLINE_US (30 * G_TIME_SPAN_SECOND)
 #define MAX_ERROR_MSG_BYTES 512
 #define JSON_MAX_DEPTH      64
+/* A failed request that waited this long for a connection slot says so in its error. */
+#define SLOT_WAIT_NOTE_US (100 * G_TIME_SPAN_MILLISECOND)
 
 struct DbbHttp {
     CURLSH *share;
@@ -58,6 +60,11 @@ struct DbbHttp {
     gint64 connect_timeout_ms;
     char *user_agent;
     guint64 requests_sent; /* atomic */
+
+    /* dbb_http_cancel_all(): every transfer aborts (the xferinfo callback), every wait for a
+     * slot or a backoff ends; under slot_lock, also read without it (atomic). */
+    gint cancelled;
+    GCond cancel_cond; /* backoff sleepers (with slot_lock) */
 };
 
 /* ---- set-up ---- */
@@ -125,6 +132,7 @@ DbbHttp *dbb_http_new(const DbbHttpConfig *config, GError **error)
     g_mutex_init(&http->pool_lock);
     g_mutex_init(&http->slot_lock);
     g_cond_init(&http->slot_cond);
+    g_cond_init(&http->cancel_cond);
     http->pool = g_ptr_array_new_with_free_func((GDestroyNotify)curl_easy_cleanup);
     http->max_conns = config->max_conns ? config->max_conns : DEFAULT_MAX_CONNS;
     http->slots_free = http->max_conns;
@@ -165,10 +173,25 @@ void dbb_http_free(DbbHttp *http)
     g_mutex_clear(&http->pool_lock);
     g_mutex_clear(&http->slot_lock);
     g_cond_clear(&http->slot_cond);
+    g_cond_clear(&http->cancel_cond);
     dbb_credentials_clear(&http->creds);
     g_free(http->cafile);
     g_free(http->user_agent);
     g_free(http);
+}
+
+void dbb_http_cancel_all(DbbHttp *http)
+{
+    g_mutex_lock(&http->slot_lock);
+    g_atomic_int_set(&http->cancelled, 1);
+    g_cond_broadcast(&http->slot_cond);
+    g_cond_broadcast(&http->cancel_cond);
+    g_mutex_unlock(&http->slot_lock);
+}
+
+static gboolean is_cancelled(DbbHttp *http)
+{
+    return g_atomic_int_get(&http->cancelled) != 0;
 }
 
 guint64 dbb_http_requests_sent(DbbHttp *http)
@@ -201,14 +224,25 @@ static gboolean slot_acquire(DbbHttp *http, gint64 deadline)
     gboolean ok = TRUE;
 
     g_mutex_lock(&http->slot_lock);
-    while (http->slots_free == 0 && ok)
+    while (http->slots_free == 0 && ok && !is_cancelled(http))
         ok = g_cond_wait_until(&http->slot_cond, &http->slot_lock, deadline);
-    if (http->slots_free > 0) {
+    if (http->slots_free > 0 && !is_cancelled(http)) {
         http->slots_free--;
         ok = TRUE;
+    } else {
+        ok = FALSE;
     }
     g_mutex_unlock(&http->slot_lock);
     return ok;
+}
+
+/* Sleep until `until` or a cancel, whichever comes first. */
+static void backoff_sleep(DbbHttp *http, gint64 until)
+{
+    g_mutex_lock(&http->slot_lock);
+    while (!is_cancelled(http) && g_cond_wait_until(&http->cancel_cond, &http->slot_lock, until))
+        ; /* a spurious wake-up: keep sleeping */
+    g_mutex_unlock(&http->slot_lock);
 }
 
 static void slot_release(DbbHttp *http)
@@ -474,6 +508,15 @@ static size_t on_header(char *line, size_t size, size_t nmemb, void *user)
     return n;
 }
 
+/* Called by libcurl about once a second, and more often while data flows: a non-zero return
+ * aborts the transfer (CURLE_ABORTED_BY_CALLBACK), so a cancel never waits for a slow
+ * server. */
+static int on_progress(void *user, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal,
+                       curl_off_t ulnow)
+{
+    return is_cancelled(user) ? 1 : 0;
+}
+
 static void set_protocols(CURL *easy)
 {
 #if LIBCURL_VERSION_NUM >= 0x075500 /* 7.85.0 */
@@ -505,6 +548,10 @@ static void setup_easy(DbbHttp *http, CURL *easy, const Prepared *p, struct curl
     curl_easy_setopt(easy, CURLOPT_WRITEDATA, a);
     curl_easy_setopt(easy, CURLOPT_HEADERFUNCTION, on_header);
     curl_easy_setopt(easy, CURLOPT_HEADERDATA, a);
+    curl_easy_setopt(easy, CURLOPT_FOLLOWLOCATION, 0L); /* a 3xx is an answer, never followed */
+    curl_easy_setopt(easy, CURLOPT_NOPROGRESS, 0L);
+    curl_easy_setopt(easy, CURLOPT_XFERINFOFUNCTION, on_progress);
+    curl_easy_setopt(easy, CURLOPT_XFERINFODATA, http);
 }
 
 /* Strict parse: the whole body must be exactly one JSON document (whitespace around it is
@@ -614,12 +661,21 @@ static gboolean attempt_succeeded(const Attempt *a)
     return a->code == CURLE_OK && a->json != NULL;
 }
 
-static gboolean attempt_retryable(const Attempt *a)
+/* A 2xx whose body is not JSON (invalid, nested too deep, cut short in a way the transport
+ * did not notice). */
+static gboolean attempt_malformed(const Attempt *a)
+{
+    return a->code == CURLE_OK && a->status >= 200 && a->status < 300 && a->json == NULL;
+}
+
+static gboolean attempt_retryable(const Attempt *a, unsigned malformed)
 {
     if (a->code != CURLE_OK)
         return curl_code_retryable(a->code);
-    if (a->status >= 200 && a->status < 300)
-        return TRUE; /* body was not JSON: likely cut short on the way */
+    /* Once more, in case it was cut on the way; a server that sends it twice means it:
+     * malformed is final, never a retry loop to the deadline. */
+    if (attempt_malformed(a))
+        return malformed < 2;
     return a->status == 408 || a->status == 429 || a->status >= 500;
 }
 
@@ -755,6 +811,8 @@ static char *describe_attempt(DbbHttp *http, const DbbHttpRequest *req, const Pr
     if (a->body_too_large) {
         g_string_append_printf(s, "HTTP %ld: response body larger than %u bytes", a->status,
                                MAX_BODY_BYTES);
+    } else if (a->code == CURLE_ABORTED_BY_CALLBACK) {
+        g_string_append(s, "HTTP 0 cancelled (unmounting)");
     } else if (a->code != CURLE_OK) {
         g_string_append_printf(s, "HTTP 0 %s",
                                a->errbuf[0] ? a->errbuf : curl_easy_strerror(a->code));
@@ -826,6 +884,8 @@ gboolean dbb_http_get_json(DbbHttp *http, const DbbHttpRequest *req, DbbHttpResp
     char *last_msg = NULL;
     int last_errno = EIO;
     gboolean ok = FALSE;
+    unsigned malformed = 0;
+    gint64 slot_wait_us = 0;
 
     memset(response, 0, sizeof(*response));
     if (!prepare(req, &p, &prep_error)) {
@@ -839,16 +899,25 @@ gboolean dbb_http_get_json(DbbHttp *http, const DbbHttpRequest *req, DbbHttpResp
         gint64 started = g_get_monotonic_time();
         gint64 sleep_us;
 
+        if (is_cancelled(http)) {
+            g_free(last_msg);
+            last_msg = deadline_message(req, &p, "cancelled (unmounting)");
+            break;
+        }
         if (started >= deadline) {
             if (!last_msg)
                 last_msg = deadline_message(req, &p, "deadline passed before a response");
             break;
         }
         if (!slot_acquire(http, deadline)) {
-            if (!last_msg)
-                last_msg = deadline_message(req, &p, "timed out waiting for a free connection");
+            g_free(last_msg);
+            last_msg =
+                deadline_message(req, &p,
+                                 is_cancelled(http) ? "cancelled (unmounting)"
+                                                    : "timed out waiting for a free connection");
             break;
         }
+        slot_wait_us += g_get_monotonic_time() - started;
         gboolean started_ok = attempt_run(http, req, &p, deadline, &a);
         slot_release(http);
         log_attempt(req, &p, &a, n, started);
@@ -862,15 +931,26 @@ gboolean dbb_http_get_json(DbbHttp *http, const DbbHttpRequest *req, DbbHttpResp
         g_free(last_msg);
         last_msg = describe_attempt(http, req, &p, &a);
         last_errno = attempt_errno(&a);
-        gboolean again = started_ok && attempt_retryable(&a);
+        malformed += attempt_malformed(&a);
+        gboolean again = started_ok && !is_cancelled(http) && attempt_retryable(&a, malformed);
         sleep_us = again ? backoff_us(n - 1, a.retry_after) : 0;
         attempt_clear(&a);
         /* Sleeping past the deadline would only postpone the same failure. */
         if (!again || g_get_monotonic_time() + sleep_us + MIN_RETRY_BUDGET_US >= deadline)
             break;
-        g_usleep((gulong)sleep_us);
+        backoff_sleep(http, g_get_monotonic_time() + sleep_us);
     }
 
+    if (!ok && slot_wait_us >= SLOT_WAIT_NOTE_US) {
+        /* The wait for a connection ate part of the deadline: say so, or a timeout reads as
+         * the server's fault. */
+        char *longer =
+            g_strdup_printf("%s (%" G_GINT64_FORMAT " ms of the deadline spent "
+                            "waiting for a free connection, max_conns=%u)",
+                            last_msg, slot_wait_us / G_TIME_SPAN_MILLISECOND, http->max_conns);
+        g_free(last_msg);
+        last_msg = longer;
+    }
     if (!ok)
         fail(error, last_errno, g_steal_pointer(&last_msg));
     g_free(last_msg);

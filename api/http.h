@@ -6,11 +6,17 @@
  *   (libcurl's shared connection cache is not thread-safe), DNS and TLS sessions shared
  *   through one share handle; TLS peers always verified (system store plus the optional
  *   cafile).  User-Agent "dbbackupfs/<version> (libcurl/<version>)".
- * - At most max_conns requests in flight at once across all threads.
- * - dbb_http_get_json() retries a GET on connection errors, timeouts, 5xx, 429, a truncated
- *   body and a body that is not JSON, with exponential backoff and full jitter, honouring
- *   Retry-After, and never past the request's deadline.  It succeeds only with a 2xx whose
- *   body parses as JSON.
+ * - At most max_conns requests in flight at once across all threads.  The wait for a free
+ *   one counts against the request's deadline, and a failure after a wait of 100 ms or more
+ *   says how long it waited.
+ * - dbb_http_get_json() retries a GET on connection errors, timeouts, 5xx, 429 and a body cut
+ *   short on the wire, with exponential backoff and full jitter, honouring Retry-After, and
+ *   never past the request's deadline.  A 2xx body that is not valid JSON or nests deeper
+ *   than 64 levels is retried once only; one larger than 64 MiB (after decoding) not at all.
+ *   It succeeds only with a 2xx whose body parses as JSON.  Redirects are never followed.
+ * - dbb_http_cancel_all(): every request in flight aborts within about a second (curl's
+ *   progress callback), every wait (connection slot, backoff) ends at once, and every later
+ *   request fails at once: EIO, "cancelled (unmounting)".
  * - On failure it logs one line (service, path and query, status, error_code/error_msg from
  *   the body — also DDM's errCode/externalMessage and IAM's error.code/error.message — and
  *   X-Request-Id) and sets a DBB_API_ERROR with the same text; no credential ever appears.
@@ -63,6 +69,8 @@ void dbb_http_free(DbbHttp *http);
 gboolean dbb_http_get_json(DbbHttp *http, const DbbHttpRequest *request, DbbHttpResponse *response,
                            GError **error);
 void dbb_http_response_clear(DbbHttpResponse *response);
+
+void dbb_http_cancel_all(DbbHttp *http);
 
 /* Number of requests sent so far (attempts, retries included); for tests and the bench. */
 guint64 dbb_http_requests_sent(DbbHttp *http);

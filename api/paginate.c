@@ -1,578 +1,494 @@
 /*
- * dbbackupfs — the page sweep shared by every listing (see paginate.h).
+ * dbbackupfs — the page sweep: one budgeted loop (see paginate.h).
  *
- * A sweep keeps the pages of the current offset mode by page index ("pages") and the pages
- * of an abandoned mode ("extras": their records are kept, but never override).  Pages are
- * fetched by run_batch(): workers claim page indexes from a shared counter under one mutex,
- * fetch and parse without it, and store the result under it.  A claim is refused past the
- * first page that ends the data (empty, short, or adding no new ID), so even a total that
- * lies high costs at most max_conns extra requests; a cap on the page index bounds the rest.
- *
- * DDM's ambiguous offset (offset_may_be_page): page 0 reads the same in both modes, so the
- * page at item offset `limit` is fetched alone first (the probe).  Its page_no settles the
- * mode (2: item index; limit + 1: page number).  Without page_no, a probe that is empty or
- * short while the total says more, or that only repeats page 0's IDs, means page numbers.
- * If an item sweep that page_no did not confirm still ends short of the total, the remaining
- * pages are fetched again as page numbers.  Cost with an honest total of n pages: n requests
- * for an item-offset server, n + 1 for a page-number server (the probe), 1 when n == 1.
+ * The sweep keeps `cursor`, how many records from index 0 on are known without a gap, and
+ * `step`, how many records a full page holds (the limit, or what a capped server serves).
+ * After page 0:
+ *  - A short page 0 ends the listing, unless the total says more: then the page at the
+ *    cursor decides.  Empty: the end (the total lied high).  As many records as page 0: a
+ *    second full page of that size, so the server caps its pages (step = that).  Fewer: the
+ *    end.  More: page 0 was a hole, fetched again.
+ *  - A full page 0 of a server that may read offset as a page number: the probe at offset 1
+ *    settles how (offset_mode.h) before anything else is fetched.
+ *  - A total beyond the cursor plans the pages up to it.  The first of them and the one
+ *    holding the total's last record go together; if the last one brings new records the
+ *    total is confirmed, every page between is needed, and they go max_conns at a time, each
+ *    expected full (a short one is a hole).  If it does not, the total lied high, and the
+ *    rest goes page by page up to that empty page.  A total that lied low, or none, also
+ *    goes page by page, to the first short or empty page.
+ * So no request is spent on speculation beyond two: the probe that did not confirm and the
+ * empty page that ends the data; hole refetches are allowed within the same margin.
  */
 #include "paginate.h"
 
 #include <errno.h>
 
 #include "error.h"
-#include "jsonutil.h"
-#include "rawjson.h"
-
-/* No listing is longer than this many pages (10 million records at 100 a page). */
-#define MAX_PAGES 100000
-
-typedef enum {
-    MODE_ITEM, /* offset = index * limit */
-    MODE_PAGE, /* offset = index */
-} OffsetMode;
-
-typedef struct {
-    gpointer item;
-    const char *id; /* owned by item */
-    guint64 hash;   /* of the raw text, to tell a changed duplicate from a repeated one */
-} Rec;
-
-typedef struct {
-    GArray *recs; /* Rec */
-    gint64 total;
-    gint64 page_no;
-    guint64 offset;
-} PageSlot;
+#include "offset_mode.h"
+#include "page.h"
 
 typedef struct {
     const DbbPaginateSpec *spec;
-    GMutex lock;
-    OffsetMode mode;
-    guint step;        /* records a full page holds: the limit, or less when the server caps it */
-    GPtrArray *pages;  /* PageSlot *, by index in the current mode; NULL while in flight */
-    GPtrArray *extras; /* PageSlot * of an abandoned mode */
-    GHashTable *seen;  /* IDs in `pages` (keys borrowed from their items) */
-    /* The batch being run: */
-    guint64 next, end, stop_at;
-    GError *error;
-    guint64 error_index;
+    GMutex lock; /* guards what the page workers share: below */
+    guint64 requests, bytes, seq;
+    GPtrArray *slots; /* DbbPageSlot *, every page received */
+    GHashTable *seen; /* IDs received (keys borrowed from their items) */
+    gboolean failed;  /* a listing-wide bound failed (logged once) */
+    /* Only the sweeping thread touches these: */
+    gboolean page_mode; /* offsets go out as page numbers */
+    guint step;
+    guint64 cursor;
+    gint64 total;
+    guint probes;
+    guint64 max_records, max_bytes;
 } Sweep;
 
-static const char *mode_name(OffsetMode mode)
-{
-    return mode == MODE_ITEM ? "item index" : "page number";
-}
+/* Fail the listing once with a log line; other threads failing after it stay quiet. */
+static gboolean sweep_fail(Sweep *sw, GError **error, const char *fmt, ...) G_GNUC_PRINTF(3, 4);
 
-void dbb_page_clear(DbbPage *page)
-{
-    if (page == NULL)
-        return;
-    g_clear_pointer(&page->json, json_object_put);
-    g_clear_pointer(&page->body, g_bytes_unref);
-}
-
-static void slot_free(const DbbPaginateSpec *spec, PageSlot *slot)
-{
-    if (slot == NULL)
-        return;
-    for (guint i = 0; slot->recs != NULL && i < slot->recs->len; i++) {
-        Rec *rec = &g_array_index(slot->recs, Rec, i);
-        if (rec->item != NULL && spec->item_free != NULL)
-            spec->item_free(rec->item);
-    }
-    if (slot->recs != NULL)
-        g_array_unref(slot->recs);
-    g_free(slot);
-}
-
-static guint64 fnv1a(const char *data, gsize len)
-{
-    guint64 h = 14695981039346656037ULL;
-
-    for (gsize i = 0; i < len; i++) {
-        h ^= (guchar)data[i];
-        h *= 1099511628211ULL;
-    }
-    return h;
-}
-
-/* Set *error to a shape failure of this page, logging it once. */
-static void page_error(const DbbPaginateSpec *spec, guint64 offset, GError **error, const char *fmt,
-                       ...) G_GNUC_PRINTF(4, 5);
-
-static void page_error(const DbbPaginateSpec *spec, guint64 offset, GError **error, const char *fmt,
-                       ...)
+static gboolean sweep_fail(Sweep *sw, GError **error, const char *fmt, ...)
 {
     g_autofree char *why = NULL;
     g_autofree char *text = NULL;
+    gboolean first;
     va_list args;
 
     va_start(args, fmt);
     why = g_strdup_vprintf(fmt, args);
     va_end(args);
-    text = g_strdup_printf("%s: GET %s?offset=%" G_GUINT64_FORMAT "&limit=%u: malformed page: %s",
-                           spec->service, spec->path, offset, spec->limit, why);
-    g_warning("%s", text);
+    text = g_strdup_printf("%s: GET %s: %s", sw->spec->service, sw->spec->path, why);
+    g_mutex_lock(&sw->lock);
+    first = !sw->failed;
+    sw->failed = TRUE;
+    g_mutex_unlock(&sw->lock);
+    if (first)
+        g_warning("%s", text);
     g_set_error_literal(error, DBB_API_ERROR, EIO, text);
-}
-
-/* Read the total, -1 when missing or invalid (said once: only page 0's total is used). */
-static gint64 read_total(const DbbPaginateSpec *spec, json_object *json, guint64 offset)
-{
-    json_object *member = NULL;
-    gint64 total;
-
-    if (!json_object_object_get_ex(json, spec->total_member, &member) || member == NULL)
-        return -1;
-    if (!dbb_json_get_int64(json, spec->total_member, &total) || total < 0) {
-        if (offset != 0)
-            return -1;
-        g_warning("%s: GET %s: \"%s\" is not a count (%s); listing without it", spec->service,
-                  spec->path, spec->total_member, json_object_to_json_string(member));
-        return -1;
-    }
-    return total;
-}
-
-/* The items array, or NULL for a page that legitimately has none. */
-static gboolean find_items(const DbbPaginateSpec *spec, const DbbPage *page, guint64 offset,
-                           gint64 total, json_object **items, GError **error)
-{
-    *items = NULL;
-    if (json_object_object_get_ex(page->json, spec->items_member, items) && *items != NULL) {
-        if (json_object_is_type(*items, json_type_array))
-            return TRUE;
-        page_error(spec, offset, error, "\"%s\" is a %s, not an array", spec->items_member,
-                   json_type_to_name(json_object_get_type(*items)));
-        return FALSE;
-    }
-    /* A service may leave the array out when there is nothing (more) to list — DDM's paging
-     * guide says to page "until the result is empty or instances is missing".  Without a
-     * total that is the end of the data after the first page; with one, only at 0. */
-    if (total == 0 || (total < 0 && offset > 0))
-        return TRUE;
-    page_error(spec, offset, error, "\"%s\" is missing", spec->items_member);
     return FALSE;
 }
 
-static gboolean parse_elements(const DbbPaginateSpec *spec, const DbbPage *page, json_object *items,
-                               guint64 offset, GArray *recs, GError **error)
+static guint64 unique_count(Sweep *sw)
 {
-    const char *body = g_bytes_get_data(page->body, NULL);
-    g_autoptr(GArray) spans = NULL;
-    const char *why = NULL;
-    gsize n = json_object_array_length(items);
+    guint64 n;
 
-    if (!dbb_rawjson_array_spans(body, g_bytes_get_size(page->body), spec->items_member, &spans,
-                                 &why)) {
-        page_error(spec, offset, error, "%s", why);
-        return FALSE;
-    }
-    if (spans->len != n) {
-        page_error(spec, offset, error, "raw text holds %u elements, parsed JSON %zu", spans->len,
-                   n);
-        return FALSE;
-    }
-    for (gsize i = 0; i < n; i++) {
-        json_object *element = json_object_array_get_idx(items, i);
-        DbbSpan *span = &g_array_index(spans, DbbSpan, i);
-        GError *local = NULL;
-        Rec rec = {0};
+    g_mutex_lock(&sw->lock);
+    n = g_hash_table_size(sw->seen);
+    g_mutex_unlock(&sw->lock);
+    return n;
+}
 
-        if (!json_object_is_type(element, json_type_object)) {
-            page_error(spec, offset, error, "element %zu of \"%s\" is a %s, not an object", i,
-                       spec->items_member, json_type_to_name(json_object_get_type(element)));
-            return FALSE;
-        }
-        rec.item = spec->parse(spec->parse_data, element, body + span->offset, span->length,
-                               &rec.id, &local);
-        if (rec.item == NULL) {
-            page_error(spec, offset, error, "element %zu: %s", i,
-                       local != NULL ? local->message : "rejected");
-            g_clear_error(&local);
-            return FALSE;
-        }
-        rec.hash = fnv1a(body + span->offset, span->length);
-        g_array_append_val(recs, rec);
-    }
+/* Count a request about to be sent; FALSE once the listing's time is up. */
+static gboolean reserve_request(Sweep *sw, GError **error)
+{
+    const DbbPaginateSpec *spec = sw->spec;
+    gboolean late = spec->deadline != 0 && g_get_monotonic_time() >= spec->deadline;
+    guint64 done;
+
+    g_mutex_lock(&sw->lock);
+    done = sw->requests;
+    sw->requests += !late;
+    g_mutex_unlock(&sw->lock);
+    if (late)
+        return sweep_fail(sw, error,
+                          "listing deadline passed after %" G_GUINT64_FORMAT " pages; listing "
+                          "refused",
+                          done);
     return TRUE;
 }
 
-static PageSlot *parse_slot(const DbbPaginateSpec *spec, const DbbPage *page, guint64 offset,
-                            GError **error)
+/* Under no lock: keep the page, note its IDs, and check the listing-wide bounds. */
+static gboolean store(Sweep *sw, DbbPageSlot *slot, GError **error)
 {
-    PageSlot *slot = g_new0(PageSlot, 1);
-    json_object *items;
+    guint64 records, bytes;
 
-    slot->offset = offset;
-    slot->total = -1;
-    slot->page_no = -1;
-    slot->recs = g_array_new(FALSE, FALSE, sizeof(Rec));
-    if (page->json == NULL || !json_object_is_type(page->json, json_type_object)) {
-        page_error(spec, offset, error, "the body is not a JSON object");
-        goto fail;
-    }
-    if (page->body == NULL) {
-        page_error(spec, offset, error, "no body text");
-        goto fail;
-    }
-    slot->total = read_total(spec, page->json, offset);
-    if (!dbb_json_get_int64(page->json, "page_no", &slot->page_no))
-        slot->page_no = -1;
-    if (!find_items(spec, page, offset, slot->total, &items, error))
-        goto fail;
-    if (items != NULL && !parse_elements(spec, page, items, offset, slot->recs, error))
-        goto fail;
-    return slot;
-fail:
-    slot_free(spec, slot);
-    return NULL;
-}
-
-GPtrArray *dbb_paginate_parse_page(const DbbPaginateSpec *spec, const DbbPage *page, guint64 offset,
-                                   gint64 *total, gint64 *page_no, GError **error)
-{
-    PageSlot *slot = parse_slot(spec, page, offset, error);
-    GPtrArray *items;
-
-    if (slot == NULL)
-        return NULL;
-    items = g_ptr_array_new_with_free_func(spec->item_free);
+    g_mutex_lock(&sw->lock);
+    slot->seq = sw->seq++;
+    g_ptr_array_add(sw->slots, slot);
     for (guint i = 0; i < slot->recs->len; i++)
-        g_ptr_array_add(items, g_steal_pointer(&g_array_index(slot->recs, Rec, i).item));
-    *total = slot->total;
-    *page_no = slot->page_no;
-    slot_free(spec, slot);
-    return items;
+        slot->added +=
+            g_hash_table_add(sw->seen, (gpointer)g_array_index(slot->recs, DbbRec, i).id);
+    sw->bytes += slot->bytes;
+    records = g_hash_table_size(sw->seen);
+    bytes = sw->bytes;
+    g_mutex_unlock(&sw->lock);
+    if (records > sw->max_records)
+        return sweep_fail(sw, error,
+                          "more than %" G_GUINT64_FORMAT " records (max_records); listing "
+                          "refused",
+                          sw->max_records);
+    if (bytes > sw->max_bytes)
+        return sweep_fail(sw, error,
+                          "more than %" G_GUINT64_FORMAT " bytes of pages (max_listing_bytes); "
+                          "listing refused",
+                          sw->max_bytes);
+    return TRUE;
 }
 
-static PageSlot *fetch_slot(const DbbPaginateSpec *spec, guint64 offset, GError **error)
+/* Fetch the page whose first record is the listing's record `start`. */
+static DbbPageSlot *fetch_at(Sweep *sw, guint64 start, GError **error)
 {
+    const DbbPaginateSpec *spec = sw->spec;
+    guint64 sent = sw->page_mode ? start / spec->limit : start;
     DbbPage page = {0};
-    PageSlot *slot;
+    DbbPageSlot *slot;
 
-    if (!spec->fetch(spec->fetch_data, offset, spec->limit, &page, error)) {
+    if (!reserve_request(sw, error))
+        return NULL;
+    if (!spec->fetch(spec->fetch_data, sent, spec->limit, &page, error)) {
         dbb_page_clear(&page);
         if (error != NULL && *error == NULL)
             g_set_error(error, DBB_API_ERROR, EIO, "%s: GET %s: page fetch failed", spec->service,
                         spec->path);
         return NULL;
     }
-    slot = parse_slot(spec, &page, offset, error);
+    slot = dbb_page_slot_parse(spec, &page, sent, error);
     dbb_page_clear(&page);
-    return slot;
+    if (slot == NULL)
+        return NULL;
+    slot->start = start;
+    return store(sw, slot, error) ? slot : NULL;
 }
 
-static guint64 offset_of(const Sweep *sw, guint64 index)
+/* ---- pages in parallel ---- */
+
+typedef struct {
+    Sweep *sw;
+    const guint64 *starts;
+    DbbPageSlot **got;
+    guint n, next;
+    GError *error; /* of the earliest failing page */
+    guint error_index;
+} Batch;
+
+static gpointer batch_worker(gpointer data)
 {
-    return sw->mode == MODE_ITEM ? index * sw->step : index;
-}
+    Batch *b = data;
 
-static PageSlot *page_at(const Sweep *sw, guint64 index)
-{
-    return index < sw->pages->len ? g_ptr_array_index(sw->pages, index) : NULL;
-}
-
-/* Under the lock: add the slot's IDs to `seen`; TRUE when at least one was new. */
-static gboolean note_ids(Sweep *sw, const PageSlot *slot)
-{
-    gboolean added = FALSE;
-
-    for (guint i = 0; i < slot->recs->len; i++)
-        added |= g_hash_table_add(sw->seen, (gpointer)g_array_index(slot->recs, Rec, i).id);
-    return added;
-}
-
-/* Under the lock: store a fetched page; a page that ends the data stops further claims. */
-static void store_page(Sweep *sw, guint64 index, PageSlot *slot)
-{
-    gboolean added;
-
-    if (sw->pages->len <= index)
-        g_ptr_array_set_size(sw->pages, index + 1);
-    g_ptr_array_index(sw->pages, index) = slot;
-    added = note_ids(sw, slot);
-    if (slot->recs->len < sw->step || !added) {
-        if (slot->recs->len > 0 && !added)
-            g_warning("%s: GET %s: page at offset %" G_GUINT64_FORMAT
-                      " only repeats records already listed; stopping there",
-                      sw->spec->service, sw->spec->path, slot->offset);
-        sw->stop_at = MIN(sw->stop_at, index);
-    }
-}
-
-static gboolean claim(Sweep *sw, guint64 *index)
-{
-    gboolean ok;
-
-    g_mutex_lock(&sw->lock);
-    ok = sw->error == NULL && sw->next < sw->end && sw->next <= sw->stop_at;
-    if (ok)
-        *index = sw->next++;
-    g_mutex_unlock(&sw->lock);
-    return ok;
-}
-
-static gpointer worker(gpointer data)
-{
-    Sweep *sw = data;
-    guint64 index;
-
-    while (claim(sw, &index)) {
+    for (;;) {
         GError *error = NULL;
-        PageSlot *slot = fetch_slot(sw->spec, offset_of(sw, index), &error);
+        DbbPageSlot *slot;
+        guint i;
 
-        g_mutex_lock(&sw->lock);
-        if (slot != NULL) {
-            store_page(sw, index, slot);
-        } else if (sw->error == NULL || index < sw->error_index) {
-            /* Report the earliest failing page, whatever order the threads finish in. */
-            g_clear_error(&sw->error);
-            sw->error = g_steal_pointer(&error);
-            sw->error_index = index;
+        g_mutex_lock(&b->sw->lock);
+        if (b->error != NULL || b->next >= b->n) {
+            g_mutex_unlock(&b->sw->lock);
+            return NULL;
         }
-        g_mutex_unlock(&sw->lock);
+        i = b->next++;
+        g_mutex_unlock(&b->sw->lock);
+        slot = fetch_at(b->sw, b->starts[i], &error);
+        g_mutex_lock(&b->sw->lock);
+        if (slot != NULL) {
+            b->got[i] = slot;
+        } else if (b->error == NULL || i < b->error_index) {
+            g_clear_error(&b->error);
+            b->error = g_steal_pointer(&error);
+            b->error_index = i;
+        }
+        g_mutex_unlock(&b->sw->lock);
         g_clear_error(&error);
     }
-    return NULL;
 }
 
-/* Fetch pages [first, end) with up to `workers` threads (the caller is one of them).
- * *stopped: a page ended the data before `end`. */
-static gboolean run_batch(Sweep *sw, guint64 first, guint64 end, guint workers, gboolean *stopped,
-                          GError **error)
+/* Fetch the pages starting at starts[0..n) with up to max_conns threads (the caller is one
+ * of them); got[i] is the page of starts[i]. */
+static gboolean fetch_batch(Sweep *sw, const guint64 *starts, guint n, DbbPageSlot **got,
+                            GError **error)
 {
+    Batch b = {.sw = sw, .starts = starts, .got = got, .n = n};
     g_autoptr(GPtrArray) threads = g_ptr_array_new();
+    guint workers = MIN(MAX(sw->spec->max_conns, 1u), n);
 
-    if (stopped != NULL)
-        *stopped = FALSE;
-    if (end <= first)
-        return TRUE;
-    sw->next = first;
-    sw->end = end;
-    sw->stop_at = G_MAXUINT64;
-    workers = (guint)MIN((guint64)MAX(workers, 1u), end - first);
     for (guint i = 1; i < workers; i++) {
-        GThread *t = g_thread_try_new("dbb-page", worker, sw, NULL);
+        GThread *t = g_thread_try_new("dbb-page", batch_worker, &b, NULL);
         if (t == NULL)
             break; /* fewer threads is slower, not wrong */
         g_ptr_array_add(threads, t);
     }
-    worker(sw);
+    batch_worker(&b);
     for (guint i = 0; i < threads->len; i++)
         g_thread_join(g_ptr_array_index(threads, i));
-    if (stopped != NULL)
-        *stopped = sw->stop_at < end;
-    if (sw->error != NULL) {
-        g_propagate_error(error, g_steal_pointer(&sw->error));
+    if (b.error != NULL) {
+        g_propagate_error(error, b.error);
         return FALSE;
     }
     return TRUE;
 }
 
-static guint64 unique_count(const Sweep *sw)
+/* ---- the sweep ---- */
+
+static void warn_total_high(Sweep *sw)
 {
-    return g_hash_table_size(sw->seen);
+    guint64 n = unique_count(sw);
+
+    if (sw->total >= 0 && n < (guint64)sw->total)
+        g_warning("%s: GET %s: total said %" G_GINT64_FORMAT ", the pages hold %" G_GUINT64_FORMAT
+                  " (nothing after offset %" G_GUINT64_FORMAT ")",
+                  sw->spec->service, sw->spec->path, sw->total, n, sw->cursor);
 }
 
-/* Move pages 1.. of the current mode to the extras and restart from page 0 in `mode`. */
-static void switch_mode(Sweep *sw, OffsetMode mode)
+/* Within the request budget: the pages the records so far need + 2 (+ the probe)? */
+static gboolean within_budget(Sweep *sw)
 {
-    for (guint i = 1; i < sw->pages->len; i++) {
-        PageSlot *slot = g_ptr_array_index(sw->pages, i);
-        if (slot != NULL)
-            g_ptr_array_add(sw->extras, slot);
-    }
-    g_ptr_array_set_size(sw->pages, 1);
-    g_hash_table_remove_all(sw->seen);
-    note_ids(sw, page_at(sw, 0));
-    sw->mode = mode;
-    g_debug("%s: GET %s: fetching again with offset as a %s", sw->spec->service, sw->spec->path,
-            mode_name(mode));
+    guint64 records = MAX(unique_count(sw), sw->cursor);
+    guint64 needed = MAX((records + sw->step - 1) / sw->step, 1);
+
+    return sw->requests + 1 <= needed + 2 + sw->probes;
 }
 
-/* Did the probe (item offset `limit`) come from a server that reads page numbers?
- * *confirmed: page_no said so either way. */
-static OffsetMode judge_probe(const Sweep *sw, gint64 total, gboolean *confirmed)
+/* Page by page from the cursor, to the first short or empty page, a page that brings
+ * nothing new, or the page at stop_at (known to be empty). */
+static gboolean sweep_tail(Sweep *sw, guint64 stop_at, GError **error)
 {
-    const PageSlot *first = page_at(sw, 0);
-    const PageSlot *probe = page_at(sw, 1);
-    guint64 n = probe->recs->len;
-    guint limit = sw->step;
-    gboolean repeats = n > 0;
+    while (sw->cursor < stop_at) {
+        DbbPageSlot *slot;
+        guint k;
 
-    *confirmed = FALSE;
-    if (probe->page_no == 2 || (probe->page_no == (gint64)limit + 1 && limit != 1)) {
-        *confirmed = TRUE;
-        return probe->page_no == 2 ? MODE_ITEM : MODE_PAGE;
+        /* Full pages that mostly repeat records would cost a request per new record. */
+        if (!within_budget(sw))
+            return sweep_fail(sw, error,
+                              "%" G_GUINT64_FORMAT " requests for %" G_GUINT64_FORMAT
+                              " records, more than their pages + 2; listing refused",
+                              sw->requests, unique_count(sw));
+        slot = fetch_at(sw, sw->cursor, error);
+        if (slot == NULL)
+            return FALSE;
+        k = slot->recs->len;
+        if (k == 0)
+            break;
+        if (slot->added == 0) {
+            g_warning("%s: GET %s: the page at offset %" G_GUINT64_FORMAT
+                      " only repeats records already listed; stopping there",
+                      sw->spec->service, sw->spec->path, slot->sent_offset);
+            break;
+        }
+        sw->cursor += k;
+        if (k < sw->step)
+            break;
     }
-    if (total >= 0 && n < limit && (guint64)total > first->recs->len + n)
-        return MODE_PAGE;
-    for (guint i = 0; i < n && repeats; i++) {
-        const char *id = g_array_index(probe->recs, Rec, i).id;
-        gboolean in_first = FALSE;
-        for (guint j = 0; j < first->recs->len && !in_first; j++)
-            in_first = g_str_equal(id, g_array_index(first->recs, Rec, j).id);
-        repeats = in_first;
-    }
-    return repeats ? MODE_PAGE : MODE_ITEM;
-}
-
-/* Probe page 1 as an item offset and settle the mode.  *done: the probe ended the data. */
-static gboolean probe_mode(Sweep *sw, gint64 total, gboolean *confirmed, gboolean *done,
-                           GError **error)
-{
-    gboolean stopped;
-    OffsetMode mode;
-
-    if (!run_batch(sw, 1, 2, 1, &stopped, error))
-        return FALSE;
-    mode = judge_probe(sw, total, confirmed);
-    g_debug("%s: GET %s: offset read as a %s (%s)", sw->spec->service, sw->spec->path,
-            mode_name(mode), *confirmed ? "page_no says so" : "judged from the records");
-    if (mode == MODE_PAGE) {
-        switch_mode(sw, MODE_PAGE);
-        *done = FALSE;
-    } else {
-        *done = stopped;
-    }
+    warn_total_high(sw);
     return TRUE;
 }
 
-static guint64 planned_pages(const Sweep *sw, gint64 total, gboolean *capped)
+/* A page between others that held records: full, and not only repeating what was seen. */
+static gboolean page_whole(const Sweep *sw, const DbbPageSlot *slot)
 {
-    guint64 n = ((guint64)total + sw->step - 1) / sw->step;
-
-    *capped = n > MAX_PAGES;
-    if (*capped) {
-        g_warning("%s: GET %s: total %" G_GINT64_FORMAT " needs more than %d pages; the sweep "
-                  "stops at the first empty page or fails at the cap",
-                  sw->spec->service, sw->spec->path, total, MAX_PAGES);
-        n = MAX_PAGES;
-    }
-    return MAX(n, 1);
+    return slot->recs->len >= sw->step && slot->added > 0;
 }
 
-static gboolean cap_error(const Sweep *sw, GError **error)
+/* A page that should have been whole was not: fetch it again, within the budget. */
+static gboolean fill_hole(Sweep *sw, DbbPageSlot *hole, GError **error)
 {
-    g_set_error(error, DBB_API_ERROR, EIO, "%s: GET %s: more than %d pages; listing refused",
-                sw->spec->service, sw->spec->path, MAX_PAGES);
-    g_warning("%s", (*error)->message);
-    return FALSE;
-}
+    guint had = hole->recs->len;
+    DbbPageSlot *again;
 
-/* Pages one by one from `first` until one ends the data. */
-static gboolean sweep_sequential(Sweep *sw, guint64 first, GError **error)
-{
-    gboolean stopped;
-
-    if (!run_batch(sw, first, MAX_PAGES, 1, &stopped, error))
+    if (!within_budget(sw))
+        return sweep_fail(sw, error,
+                          "the page at offset %" G_GUINT64_FORMAT " held %u of %u records while "
+                          "later pages held more (a hole), and the request budget is spent; "
+                          "listing refused",
+                          hole->sent_offset, had, sw->step);
+    again = fetch_at(sw, hole->start, error);
+    if (again == NULL)
         return FALSE;
-    return stopped ? TRUE : cap_error(sw, error);
+    if (again->recs->len < sw->step)
+        return sweep_fail(sw, error,
+                          "the page at offset %" G_GUINT64_FORMAT " held %u of %u records while "
+                          "later pages held more (a hole), and %u when fetched again; listing "
+                          "refused",
+                          hole->sent_offset, had, sw->step, again->recs->len);
+    if (had >= sw->step && again->added == 0)
+        return sweep_fail(sw, error,
+                          "the page at offset %" G_GUINT64_FORMAT " only repeats records of "
+                          "other pages, also when fetched again; listing refused",
+                          hole->sent_offset);
+    return TRUE;
 }
 
-static guint64 received_in_pages(const Sweep *sw)
-{
-    guint64 n = 0;
+static gboolean sweep_rest(Sweep *sw, gboolean last_full, GError **error);
 
-    for (guint i = 0; i < sw->pages->len; i++) {
-        const PageSlot *slot = g_ptr_array_index(sw->pages, i);
-        n += slot != NULL ? slot->recs->len : 0;
-    }
-    return n;
+/* The total is confirmed up to the page at last_start: fetch the pages between, each
+ * needed and expected full. */
+static gboolean sweep_confirmed(Sweep *sw, DbbPageSlot *first, DbbPageSlot *last, guint64 m,
+                                GError **error)
+{
+    g_autofree guint64 *starts = g_new(guint64, MAX(m, 2));
+    g_autofree DbbPageSlot **got = g_new0(DbbPageSlot *, MAX(m, 2));
+    guint64 n = m - 2;
+
+    got[0] = first;
+    for (guint64 i = 0; i < n; i++)
+        starts[i] = sw->cursor + (i + 1) * sw->step;
+    if (n > 0 && !fetch_batch(sw, starts, (guint)n, got + 1, error))
+        return FALSE;
+    for (guint64 i = 0; i <= n; i++)
+        if (!page_whole(sw, got[i]) && !fill_hole(sw, got[i], error))
+            return FALSE;
+    sw->cursor = last->start + last->recs->len;
+    return sweep_rest(sw, last->recs->len == sw->step, error);
 }
 
-/* A short page that is not empty while the total says more: the server serves fewer
- * records than a page should hold (pages of varying size).  Go on from the records actually
- * received, page by page, until an empty page, a page with nothing new, or the total — so
- * no record between a short page and the next offset is lost. */
-static gboolean sweep_tail(Sweep *sw, gint64 total, GError **error)
+/* Records [0, cursor) are known; the page that ended there was full (last_full) or not. */
+static gboolean sweep_rest(Sweep *sw, gboolean last_full, GError **error)
 {
-    const PageSlot *last = page_at(sw, sw->stop_at);
-    guint64 offset;
+    guint64 end, m, last_start;
+    guint64 starts[2];
+    DbbPageSlot *got[2] = {NULL, NULL};
 
-    if (sw->mode != MODE_ITEM || last == NULL || last->recs->len == 0)
+    if (!last_full || sw->total == (gint64)sw->cursor) {
+        warn_total_high(sw);
         return TRUE;
-    g_debug("%s: GET %s: short page at offset %" G_GUINT64_FORMAT "; continuing from the "
-            "records received",
-            sw->spec->service, sw->spec->path, last->offset);
-    offset = last->offset + last->recs->len;
-    for (guint n = 0; n < MAX_PAGES && unique_count(sw) < (guint64)total; n++) {
-        PageSlot *slot = fetch_slot(sw->spec, offset, error);
-        gboolean added;
+    }
+    if (sw->total < 0 || (guint64)sw->total < sw->cursor)
+        return sweep_tail(sw, G_MAXUINT64, error); /* no total, or one that lied low */
+    end = MIN((guint64)sw->total, sw->max_records + 1);
+    if (end <= sw->cursor)
+        return sweep_tail(sw, G_MAXUINT64, error);
+    m = (end - sw->cursor + sw->step - 1) / sw->step;
+    if (m <= 1) {
+        DbbPageSlot *slot = fetch_at(sw, sw->cursor, error);
 
         if (slot == NULL)
             return FALSE;
-        g_ptr_array_add(sw->pages, slot);
-        added = note_ids(sw, slot);
-        if (slot->recs->len == 0 || !added)
-            return TRUE;
-        offset += slot->recs->len;
+        sw->cursor += slot->recs->len;
+        return sweep_rest(sw, slot->recs->len == sw->step && slot->added > 0, error);
     }
-    return TRUE;
-}
-
-/* With a total: all pages at once, then the checks that the total was right. */
-static gboolean sweep_with_total(Sweep *sw, gint64 total, guint workers, GError **error)
-{
-    gboolean capped, confirmed = FALSE, stopped = FALSE, done = FALSE;
-    guint64 n_pages = planned_pages(sw, total, &capped);
-    guint64 first = 1;
-
-    if (n_pages > 1 && sw->spec->offset_may_be_page) {
-        if (!probe_mode(sw, total, &confirmed, &done, error))
-            return FALSE;
-        first = sw->mode == MODE_ITEM ? 2 : 1;
-    }
-    if (!done && !run_batch(sw, first, n_pages, workers, &stopped, error))
+    last_start = sw->cursor + (m - 1) * sw->step;
+    starts[0] = sw->cursor;
+    starts[1] = last_start;
+    if (!fetch_batch(sw, starts, 2, got, error))
         return FALSE;
-    if (sw->spec->offset_may_be_page && n_pages > 1 && sw->mode == MODE_ITEM && !confirmed &&
-        unique_count(sw) < (guint64)total) {
-        switch_mode(sw, MODE_PAGE);
-        if (!run_batch(sw, 1, n_pages, workers, &stopped, error))
-            return FALSE;
+    if (got[1]->recs->len > 0 && got[1]->added > 0) {
+        /* Holding a record past the cap proves the listing too large: stop here. */
+        if (last_start + got[1]->recs->len > sw->max_records)
+            return sweep_fail(sw, error,
+                              "more than %" G_GUINT64_FORMAT
+                              " records (max_records, total %" G_GINT64_FORMAT "); listing refused",
+                              sw->max_records, sw->total);
+        return sweep_confirmed(sw, got[0], got[1], m, error);
     }
-    if (!stopped && !done && received_in_pages(sw) > (guint64)total &&
-        page_at(sw, n_pages - 1) != NULL && page_at(sw, n_pages - 1)->recs->len == sw->step) {
-        g_warning("%s: GET %s: total said %" G_GINT64_FORMAT " but the pages hold more; "
-                  "continuing page by page",
-                  sw->spec->service, sw->spec->path, total);
-        return sweep_sequential(sw, n_pages, error);
-    }
-    if (capped && !stopped && !done)
-        return cap_error(sw, error);
-    if (unique_count(sw) < (guint64)total && !sweep_tail(sw, total, error))
-        return FALSE;
-    if (unique_count(sw) < (guint64)total)
-        g_warning("%s: GET %s: total said %" G_GINT64_FORMAT ", got %" G_GUINT64_FORMAT,
-                  sw->spec->service, sw->spec->path, total, unique_count(sw));
-    return TRUE;
-}
-
-/* Without a total: page by page (after the probe, for an ambiguous offset). */
-static gboolean sweep_without_total(Sweep *sw, GError **error)
-{
-    gboolean confirmed, done = FALSE;
-
-    if (page_at(sw, 0)->recs->len < sw->step)
+    g_warning("%s: GET %s: total said %" G_GINT64_FORMAT
+              " but the page at offset %" G_GUINT64_FORMAT " %s; listing page by page",
+              sw->spec->service, sw->spec->path, sw->total, got[1]->sent_offset,
+              got[1]->recs->len == 0 ? "is empty" : "only repeats records");
+    if (got[0]->recs->len == 0 || got[0]->added == 0) {
+        warn_total_high(sw);
         return TRUE;
-    if (sw->spec->offset_may_be_page) {
-        if (!probe_mode(sw, -1, &confirmed, &done, error))
-            return FALSE;
-        if (done)
-            return TRUE;
-        return sweep_sequential(sw, sw->mode == MODE_ITEM ? 2 : 1, error);
     }
-    return sweep_sequential(sw, 1, error);
+    sw->cursor += got[0]->recs->len;
+    if (got[0]->recs->len < sw->step) {
+        warn_total_high(sw);
+        return TRUE;
+    }
+    return sweep_tail(sw, last_start, error);
 }
 
-/* Later pages win, at the first position; extras only add IDs not seen. */
-static void merge_slot(const DbbPaginateSpec *spec, PageSlot *slot, gboolean may_override,
-                       GPtrArray *result, GArray *hashes, GHashTable *index)
+/* Page 0 held fewer records than the limit while the total says more. */
+static gboolean after_short_first(Sweep *sw, DbbPageSlot *first, GError **error)
+{
+    guint n0 = first->recs->len;
+    DbbPageSlot *next = fetch_at(sw, n0, error);
+    guint k;
+
+    if (next == NULL)
+        return FALSE;
+    k = next->recs->len;
+    sw->cursor = n0 + k;
+    if (k == 0 || k < n0) {
+        warn_total_high(sw);
+        return TRUE;
+    }
+    if (k == n0) {
+        /* A second full page of that size: the server caps its pages. */
+        g_debug("%s: GET %s: pages hold %u records, not %u", sw->spec->service, sw->spec->path, n0,
+                sw->step);
+        sw->step = n0;
+        return sweep_rest(sw, next->added > 0, error);
+    }
+    /* The next page held more than page 0: page 0 was a hole. */
+    if (!fill_hole(sw, first, error))
+        return FALSE;
+    sw->cursor = MAX(sw->step, n0 + k);
+    return sweep_rest(sw, k == sw->step, error);
+}
+
+/* Page 0 was full and more may follow: how does the server read offset? */
+static gboolean probe_offset_mode(Sweep *sw, DbbPageSlot *first, GError **error)
+{
+    DbbPageSlot *probe;
+    DbbOffsetMode mode;
+    const char *why;
+    guint k;
+
+    sw->probes = 1;
+    probe = fetch_at(sw, 1, error);
+    if (probe == NULL)
+        return FALSE;
+    k = probe->recs->len;
+    if (k == 0) /* either way nothing follows page 0 */
+        return sweep_rest(sw, FALSE, error);
+    mode = dbb_offset_mode_judge(first, probe, &why);
+    if (mode == DBB_OFFSET_UNKNOWN)
+        return sweep_fail(sw, error,
+                          "cannot tell whether the server reads offset as an item index or a "
+                          "page number (%s); listing refused",
+                          why);
+    g_debug("%s: GET %s: offset read as a %s", sw->spec->service, sw->spec->path,
+            dbb_offset_mode_name(mode));
+    if (mode == DBB_OFFSET_PAGE) {
+        sw->page_mode = TRUE;
+        probe->start = sw->step;
+    }
+    sw->cursor = probe->start + k;
+    return sweep_rest(sw, k == sw->step && probe->added > 0, error);
+}
+
+static gboolean sweep(Sweep *sw, GError **error)
+{
+    const DbbPaginateSpec *spec = sw->spec;
+    DbbPageSlot *first = fetch_at(sw, 0, error);
+    guint n0;
+
+    if (first == NULL)
+        return FALSE;
+    if (first->recs->len == 0 && first->total > 0) {
+        /* Empty while the total says more: a hole or a lie; ask once more. */
+        first = fetch_at(sw, 0, error);
+        if (first == NULL)
+            return FALSE;
+    }
+    sw->total = first->total;
+    n0 = first->recs->len;
+    sw->cursor = n0;
+    if (n0 < spec->limit) {
+        if (n0 == 0 || sw->total < 0 || sw->total <= (gint64)n0) {
+            warn_total_high(sw);
+            return TRUE;
+        }
+        return after_short_first(sw, first, error);
+    }
+    if (spec->offset_may_be_page && spec->limit > 1 && sw->total != (gint64)n0)
+        return probe_offset_mode(sw, first, error);
+    return sweep_rest(sw, TRUE, error);
+}
+
+/* ---- the merge ---- */
+
+static gint slot_order(gconstpointer a, gconstpointer b)
+{
+    const DbbPageSlot *x = *(DbbPageSlot *const *)a, *y = *(DbbPageSlot *const *)b;
+
+    if (x->start != y->start)
+        return x->start < y->start ? -1 : 1;
+    return x->seq < y->seq ? -1 : x->seq > y->seq;
+}
+
+/* Later pages win, at the first position. */
+static void merge_slot(const DbbPaginateSpec *spec, DbbPageSlot *slot, GPtrArray *result,
+                       GArray *hashes, GHashTable *index)
 {
     for (guint i = 0; i < slot->recs->len; i++) {
-        Rec *rec = &g_array_index(slot->recs, Rec, i);
+        DbbRec *rec = &g_array_index(slot->recs, DbbRec, i);
         gpointer pos_plus_one;
         guint pos;
 
@@ -582,8 +498,6 @@ static void merge_slot(const DbbPaginateSpec *spec, PageSlot *slot, gboolean may
             g_array_append_val(hashes, rec->hash);
             continue;
         }
-        if (!may_override)
-            continue; /* slot_free() releases the item */
         pos = GPOINTER_TO_UINT(pos_plus_one) - 1;
         if (g_array_index(hashes, guint64, pos) != rec->hash)
             g_warning("%s: GET %s: ID %s listed twice with different contents; "
@@ -607,60 +521,38 @@ static GPtrArray *merge(Sweep *sw)
     g_autoptr(GArray) hashes = g_array_new(FALSE, FALSE, sizeof(guint64));
     g_autoptr(GHashTable) index = g_hash_table_new(g_str_hash, g_str_equal);
 
-    for (guint i = 0; i < sw->pages->len; i++)
-        if (page_at(sw, i) != NULL)
-            merge_slot(spec, page_at(sw, i), TRUE, result, hashes, index);
-    for (guint i = 0; i < sw->extras->len; i++)
-        merge_slot(spec, g_ptr_array_index(sw->extras, i), FALSE, result, hashes, index);
+    /* `seen` borrows keys from the items about to move. */
+    g_hash_table_remove_all(sw->seen);
+    g_ptr_array_sort(sw->slots, slot_order);
+    for (guint i = 0; i < sw->slots->len; i++)
+        merge_slot(spec, g_ptr_array_index(sw->slots, i), result, hashes, index);
     return result;
-}
-
-static void sweep_clear(Sweep *sw)
-{
-    for (guint i = 0; i < sw->pages->len; i++)
-        slot_free(sw->spec, g_ptr_array_index(sw->pages, i));
-    for (guint i = 0; i < sw->extras->len; i++)
-        slot_free(sw->spec, g_ptr_array_index(sw->extras, i));
-    g_ptr_array_unref(sw->pages);
-    g_ptr_array_unref(sw->extras);
-    g_hash_table_unref(sw->seen);
-    g_clear_error(&sw->error);
-    g_mutex_clear(&sw->lock);
 }
 
 GPtrArray *dbb_paginate(const DbbPaginateSpec *spec, GError **error)
 {
-    Sweep sw = {.spec = spec, .mode = MODE_ITEM, .step = spec->limit, .stop_at = G_MAXUINT64};
+    Sweep sw = {
+        .spec = spec,
+        .step = spec->limit,
+        .total = -1,
+        .max_records = spec->max_records ? spec->max_records : DBB_PAGINATE_MAX_RECORDS,
+        .max_bytes = spec->max_bytes ? spec->max_bytes : DBB_PAGINATE_MAX_BYTES,
+    };
     GPtrArray *result = NULL;
-    PageSlot *first;
-    gboolean ok;
 
     g_return_val_if_fail(
         spec != NULL && spec->limit > 0 && spec->fetch != NULL && spec->parse != NULL, NULL);
     g_mutex_init(&sw.lock);
-    sw.pages = g_ptr_array_new();
-    sw.extras = g_ptr_array_new();
+    sw.slots = g_ptr_array_new();
     sw.seen = g_hash_table_new(g_str_hash, g_str_equal);
-    first = fetch_slot(spec, 0, error);
-    if (first == NULL)
-        goto out;
-    g_ptr_array_add(sw.pages, first);
-    note_ids(&sw, first);
-    /* A server that serves fewer per page than asked (while the total says more) sets the
-     * page size: plan the offsets from what it gives, so nothing falls between pages. */
-    if (first->total > (gint64)first->recs->len && first->recs->len > 0 &&
-        first->recs->len < spec->limit) {
-        sw.step = first->recs->len;
-        g_debug("%s: GET %s: pages hold %u records, not %u", spec->service, spec->path, sw.step,
-                spec->limit);
-    }
-    if (first->total >= 0)
-        ok = sweep_with_total(&sw, first->total, MAX(spec->max_conns, 1u), error);
-    else
-        ok = sweep_without_total(&sw, error);
-    if (ok)
+    if (sweep(&sw, error))
         result = merge(&sw);
-out:
-    sweep_clear(&sw);
+    g_debug("%s: GET %s: %" G_GUINT64_FORMAT " requests, %u records", spec->service, spec->path,
+            sw.requests, result != NULL ? result->len : 0);
+    g_hash_table_unref(sw.seen);
+    for (guint i = 0; i < sw.slots->len; i++)
+        dbb_page_slot_free(spec, g_ptr_array_index(sw.slots, i));
+    g_ptr_array_unref(sw.slots);
+    g_mutex_clear(&sw.lock);
     return result;
 }

@@ -1,25 +1,25 @@
 /*
  * dbbackupfs — the page sweep shared by every listing (internal to api/).
  *
- * Promises:
- * - The first page (offset 0) gives the total; the remaining pages are then fetched
- *   concurrently by min(max_conns, remaining) threads, and merged by ID in page order: an ID
- *   seen twice keeps the later page's version at its first position (g_warning when the two
- *   texts differ).  With an honest total, exactly max(1, ceil(total / limit)) pages are
- *   fetched.
- * - The sweep stops at the total; an empty page before it ends the sweep (g_warning) without
- *   dropping anything received; when the pages prove the total too low (the last page is full
- *   and there are more records than it said) the sweep goes on sequentially.  Without a total
- *   (missing, negative, not a number) pages are fetched one by one until a short or empty page,
- *   or a page that adds no new ID.  A hard cap on the number of pages means it can never loop.
- * - A page that fails (the fetch failed, or its shape is wrong: not an object, the items
- *   member missing or not an array, an element not an object, raw text that disagrees with
- *   the parsed JSON) fails the whole listing: there is no partial result.
- * - offset_may_be_page (DDM): offsets are sent as item indexes, but a server that reads
- *   `offset` as a 0-based page number is detected — from page_no when the response has it,
- *   else from the IDs — and the remaining pages are then fetched as offset = 1, 2, ...  Every
- *   received record is kept whichever mode wins.  See paginate.c for the exact rules.
- * The page source is a callback, so the sweep is tested in-process without HTTP.
+ * Promises (DESIGN.md, Errors):
+ * - All or nothing: the merged listing, or NULL with an EIO error (DBB_API_ERROR) logged once.
+ *   Pages are merged by ID in listing order: an ID seen twice keeps the later page's version
+ *   at its first position (g_warning when the two texts differ).
+ * - A page that fails (the fetch failed, or its shape is wrong, see page.h) fails the listing.
+ * - A hole — a page empty or short while a later page held records — is fetched again; if it
+ *   stays short the listing fails.  Only an empty page with nothing after it (or a short one
+ *   at the end) ends a listing before its total (a g_warning: the total lied high).
+ * - A first page shorter than the limit never shrinks the page size assumed for the rest: a
+ *   server that caps its pages is believed only after a second full page of that size.
+ * - Requests <= the pages the records need + 2, +1 for the offset probe (offset_may_be_page),
+ *   whatever the totals say.  The pages after the first go max_conns at a time once the
+ *   total is confirmed (the page holding its last record came back holding records); until
+ *   then at most two requests are in flight.
+ * - offset_may_be_page (DDM): a server reading `offset` as a 0-based page number is told
+ *   apart for certain (offset_mode.h) or the listing fails; never cut to its first page.
+ * - Listing-wide bounds: more than max_records records, more than max_bytes bytes of page
+ *   bodies, or the deadline passing fails the listing with a log line.
+ * Thread-safe.  The page source is a callback, so the sweep is tested in-process without HTTP.
  */
 #pragma once
 
@@ -61,7 +61,15 @@ typedef struct {
     DbbItemParseFunc parse;
     gpointer parse_data;
     GDestroyNotify item_free;
+    /* Listing-wide bounds (0: the defaults below; deadline 0: none).  The fetcher is expected
+     * to bound each page by the deadline too. */
+    guint64 max_records;
+    guint64 max_bytes;
+    gint64 deadline; /* g_get_monotonic_time() value */
 } DbbPaginateSpec;
+
+#define DBB_PAGINATE_MAX_RECORDS 1000000u
+#define DBB_PAGINATE_MAX_BYTES   (G_GUINT64_CONSTANT(512) << 20)
 
 /* The merged listing (a GPtrArray owning its items through item_free), or NULL with *error
  * (DBB_API_ERROR) set. */

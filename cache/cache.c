@@ -22,9 +22,12 @@
  */
 #include "cache.h"
 
+G_DEFINE_QUARK(dbb - cache - error, dbb_cache_error)
+
 typedef struct {
     guint refs; /* the fetcher and each waiter; under the cache lock */
     gboolean done;
+    gint64 deadline; /* g_get_monotonic_time(): waiters give up then */
     GCond cond;
     gpointer value; /* outcome: a reference owned by the flight, or NULL */
     GError *error;  /* outcome when value is NULL */
@@ -67,6 +70,8 @@ DbbCache *dbb_cache_new(const DbbCacheConfig *config)
     DbbCache *cache = g_new0(DbbCache, 1);
 
     cache->config = *config;
+    if (cache->config.wait_timeout <= 0)
+        cache->config.wait_timeout = DBB_CACHE_DEFAULT_WAIT;
     g_mutex_init(&cache->lock);
     cache->entries = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
     return cache;
@@ -130,15 +135,43 @@ static void flight_release(DbbCache *cache, Flight *f)
     g_free(f);
 }
 
-/* Wait for another caller's fetch of the same key; called and returns with the lock held. */
-static gpointer join_flight(DbbCache *cache, Flight *f, DbbCacheInfo *info, GError **error)
+/* The fetch a caller waited for outlived its deadline: the previous value if it may still be
+ * served, else an error.  Lock held. */
+static gpointer give_up_waiting(DbbCache *cache, const char *key, Entry *e, gint64 now,
+                                DbbCacheInfo *info, char **warning, GError **error)
+{
+    gint64 waited_s = cache->config.wait_timeout / G_USEC_PER_SEC;
+
+    if (e != NULL && may_serve_stale(cache, e, now)) {
+        *warning =
+            g_strdup_printf("another caller's fetch of %s is still running after %" G_GINT64_FORMAT
+                            " s; serving the listing fetched %.0f s ago",
+                            key, waited_s, (now - e->fetched_at) / (double)G_USEC_PER_SEC);
+        fill_info(info, e->fetched_at, now, TRUE, FALSE);
+        return value_ref(cache, e->value);
+    }
+    g_set_error(error, DBB_CACHE_ERROR, 0,
+                "waited %" G_GINT64_FORMAT " s for another caller's fetch of %s; giving up",
+                waited_s, key);
+    *warning = g_strdup((*error)->message);
+    return NULL;
+}
+
+/* Wait for another caller's fetch of the same key, no longer than the fetch's deadline;
+ * called and returns with the lock held. */
+static gpointer join_flight(DbbCache *cache, const char *key, Flight *f, DbbCacheInfo *info,
+                            char **warning, GError **error)
 {
     gpointer value = NULL;
 
     f->refs++;
-    while (!f->done)
-        g_cond_wait(&f->cond, &cache->lock);
-    if (f->value) {
+    while (!f->done && g_cond_wait_until(&f->cond, &cache->lock, f->deadline))
+        ;
+    if (!f->done) {
+        /* The entry may have moved on meanwhile; look it up again. */
+        value = give_up_waiting(cache, key, g_hash_table_lookup(cache->entries, key),
+                                cache_now(cache), info, warning, error);
+    } else if (f->value) {
         value = value_ref(cache, f->value);
         *info = f->info;
         info->fetched = FALSE;
@@ -193,6 +226,7 @@ static gpointer run_flight(DbbCache *cache, const char *key, Entry *e, DbbCacheF
 
     g_cond_init(&f->cond);
     f->refs = 1;
+    f->deadline = g_get_monotonic_time() + cache->config.wait_timeout;
     e->flight = f;
 
     g_mutex_unlock(&cache->lock);
@@ -216,8 +250,8 @@ static gpointer run_flight(DbbCache *cache, const char *key, Entry *e, DbbCacheF
         result = value_ref(cache, value);
     } else {
         if (!fetch_error)
-            fetch_error = g_error_new(g_quark_from_static_string("dbb-cache-error"), 0,
-                                      "fetching %s failed without a reason", key);
+            fetch_error =
+                g_error_new(DBB_CACHE_ERROR, 0, "fetching %s failed without a reason", key);
         result = settle_failure(cache, key, e, f, now, fetch_error, info, &after->warning, error);
     }
     f->done = TRUE;
@@ -251,7 +285,7 @@ gpointer dbb_cache_get(DbbCache *cache, const char *key, DbbCacheFetchFunc fetch
         value = value_ref(cache, e->value);
         fill_info(info, e->fetched_at, e->fetched_at + cache->config.ttl, FALSE, FALSE);
     } else if (e->flight) {
-        value = join_flight(cache, e->flight, info, error);
+        value = join_flight(cache, key, e->flight, info, &after.warning, error);
     } else if (in_holdoff(cache, e, now)) {
         value = value_ref(cache, e->value);
         fill_info(info, e->fetched_at, now, TRUE, FALSE);

@@ -6,6 +6,10 @@
  * - A missing or expired entry is fetched by exactly one caller at a time (single-flight):
  *   concurrent callers of the same key wait for that fetch and share its outcome (the same
  *   value, or a copy of the same error).  Different keys fetch in parallel.
+ * - A caller waits for another's fetch no longer than `wait_timeout` from that fetch's start
+ *   (real monotonic time, whatever the injected clock says): then it gets the previous value
+ *   if it may be served stale, else a DBB_CACHE_ERROR (code 0, read as EIO), with a
+ *   g_warning either way.  The fetch itself goes on and is published when it ends.
  * - Errors are never cached: the next call after a failed fetch fetches again — except that
  *   when a previous value exists and is younger than `max_stale`, that value is served
  *   (info->stale set, one g_warning logged per failed refresh), and further calls within
@@ -46,7 +50,14 @@ typedef struct {
      * cache; old and new_value are borrowed (take references to keep them).  May be NULL. */
     void (*replaced)(const char *key, gpointer old, gpointer new_value, gpointer user_data);
     gpointer replaced_data;
+    /* µs a waiter waits for another caller's fetch: the fetch's own deadline.  0: 5 min. */
+    gint64 wait_timeout;
 } DbbCacheConfig;
+
+#define DBB_CACHE_DEFAULT_WAIT (5 * 60 * G_USEC_PER_SEC)
+
+#define DBB_CACHE_ERROR (dbb_cache_error_quark())
+GQuark dbb_cache_error_quark(void);
 
 typedef struct {
     gint64 fetched_at; /* clock time the value was fetched */

@@ -33,6 +33,8 @@ static const struct fuse_opt dbb_fuse_opts[] = {
     OWN("negative_ttl"),
     OWN("max_stale"),
     OWN("max_conns"),
+    OWN("max_records"),
+    OWN("max_listing_bytes"),
     OWN("timeout"),
     OWN("cafile"),
     OWN("uid"),

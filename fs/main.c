@@ -17,6 +17,7 @@
 #include "options.h"
 #include "mount.h"
 #include "source.h"
+#include "unmount.h"
 
 /* One call that proves the credentials work, before anything is mounted: IAM's project
  * list (kept, so the first `ls` does not ask again), or, when the projects are configured,
@@ -66,6 +67,8 @@ static DbbClient *client_new(const DbbOptions *o, GError **error)
         .max_conns = o->max_conns,
         .cafile = o->cafile,
         .credentials = &o->credentials,
+        .max_records = o->max_records,
+        .max_listing_bytes = o->max_listing_bytes,
     };
 
     return dbb_client_new(&cfg, error);
@@ -74,6 +77,7 @@ static DbbClient *client_new(const DbbOptions *o, GError **error)
 static int serve(DbbMount *m, const DbbOptions *o, struct fuse_args *args)
 {
     struct fuse_session *se;
+    DbbUnmountWatch *watch = NULL;
     int ret = 1;
 
     se = fuse_session_new(args, &dbb_ops, sizeof(dbb_ops), m);
@@ -88,6 +92,7 @@ static int serve(DbbMount *m, const DbbOptions *o, struct fuse_args *args)
         goto out_unmount;
     if (!o->foreground)
         dbb_log_use_syslog();
+    watch = dbb_unmount_watch_start(se, m->client);
     if (o->singlethread) {
         ret = fuse_session_loop(se);
     } else {
@@ -103,6 +108,7 @@ static int serve(DbbMount *m, const DbbOptions *o, struct fuse_args *args)
      * maybe reused) descriptor. */
     dbb_mount_stop(m);
 out_unmount:
+    dbb_unmount_watch_stop(watch);
     fuse_session_unmount(se);
 out_signals:
     fuse_remove_signal_handlers(se);

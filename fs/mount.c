@@ -60,6 +60,9 @@ DbbMount *dbb_mount_new(const DbbOptions *o, DbbClient *client)
         .value_unref = dbb_value_unref,
         .replaced = listing_replaced,
         .replaced_data = m,
+        /* A caller waiting for another's listing waits no longer than that listing may
+         * take. */
+        .wait_timeout = dbb_client_listing_timeout(client) + G_USEC_PER_SEC,
     };
 
     m->client = client;

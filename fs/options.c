@@ -45,6 +45,10 @@ static gboolean apply_max_conns(DbbOptions *o, const OwnOption *opt, const char 
                                 const ValueSource *src, GError **error);
 static gboolean apply_cafile(DbbOptions *o, const OwnOption *opt, const char *value,
                              const ValueSource *src, GError **error);
+static gboolean apply_count(DbbOptions *o, const OwnOption *opt, const char *value,
+                            const ValueSource *src, GError **error);
+static gboolean apply_bytes(DbbOptions *o, const OwnOption *opt, const char *value,
+                            const ValueSource *src, GError **error);
 static gboolean apply_id(DbbOptions *o, const OwnOption *opt, const char *value,
                          const ValueSource *src, GError **error);
 
@@ -62,6 +66,16 @@ static const OwnOption own_options[] = {
     {.name = "timeout", SECONDS_FIELD(timeout), .min_excluded = TRUE, .max = 3600},
     {.name = "max_conns", .apply = apply_max_conns},
     {.name = "cafile", .apply = apply_cafile},
+    {.name = "max_records",
+     .apply = apply_count,
+     .offset = G_STRUCT_OFFSET(DbbOptions, max_records),
+     .min = 1,
+     .max = 1e9},
+    {.name = "max_listing_bytes",
+     .apply = apply_bytes,
+     .offset = G_STRUCT_OFFSET(DbbOptions, max_listing_bytes),
+     .min = 1 << 20,
+     .max = 1099511627776.0 /* 1 TiB */},
     /* FUSE's high-level uid=/gid= are unknown to fuse_session_new(); we report them. */
     {.name = "uid",
      .apply = apply_id,
@@ -257,6 +271,47 @@ static gboolean apply_max_conns(DbbOptions *o, const OwnOption *opt, const char 
     return TRUE;
 }
 
+/* A count into a guint64 field, within [opt->min, opt->max]. */
+static gboolean apply_count(DbbOptions *o, const OwnOption *opt, const char *value,
+                            const ValueSource *src, GError **error)
+{
+    guint64 v;
+
+    if (!parse_unsigned(value, (guint64)opt->max, &v) || v < (guint64)opt->min) {
+        g_set_error(error, DBB_OPTIONS_ERROR, DBB_OPTIONS_ERROR_VALUE,
+                    "must be a whole number from %.0f to %.0f", opt->min, opt->max);
+        return FALSE;
+    }
+    G_STRUCT_MEMBER(guint64, o, opt->offset) = v;
+    return TRUE;
+}
+
+/* Bytes, with an optional binary suffix: 512M, 1G, 65536 (K, M, G, T; KiB, MiB, ... too). */
+static gboolean apply_bytes(DbbOptions *o, const OwnOption *opt, const char *value,
+                            const ValueSource *src, GError **error)
+{
+    static const char *const suffixes[] = {"K", "M", "G", "T"};
+    gsize digits = strspn(value, "0123456789");
+    g_autofree char *number = g_strndup(value, digits);
+    const char *suffix = value + digits;
+    guint shift = 0;
+    guint64 v;
+
+    for (gsize i = 0; *suffix && shift == 0 && i < G_N_ELEMENTS(suffixes); i++) {
+        g_autofree char *iec = g_strconcat(suffixes[i], "iB", NULL);
+        if (g_ascii_strcasecmp(suffix, suffixes[i]) == 0 || g_ascii_strcasecmp(suffix, iec) == 0)
+            shift = 10 * (guint)(i + 1);
+    }
+    if ((*suffix && shift == 0) || !parse_unsigned(number, (guint64)opt->max >> shift, &v) ||
+        (v << shift) < (guint64)opt->min) {
+        g_set_error(error, DBB_OPTIONS_ERROR, DBB_OPTIONS_ERROR_VALUE,
+                    "must be a number of bytes (optionally K, M, G or T) from 1M to 1T");
+        return FALSE;
+    }
+    G_STRUCT_MEMBER(guint64, o, opt->offset) = v << shift;
+    return TRUE;
+}
+
 static gboolean apply_id(DbbOptions *o, const OwnOption *opt, const char *value,
                          const ValueSource *src, GError **error)
 {
@@ -333,6 +388,8 @@ static gboolean apply_own_options(DbbOptions *o, CmdLine *cl, const Config *c, G
     o->max_stale = 3600;
     o->timeout = 30;
     o->max_conns = 8;
+    o->max_records = 1000000;
+    o->max_listing_bytes = G_GUINT64_CONSTANT(512) << 20;
     for (gsize i = 0; i < G_N_ELEMENTS(own_options); i++) {
         if (own_options[i].apply != NULL && !apply_one(o, &own_options[i], cl, c, error))
             return FALSE;

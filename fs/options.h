@@ -42,6 +42,11 @@ typedef struct {
     double timeout;      /* 30 */
     unsigned max_conns;  /* 8 */
     char *cafile;        /* NULL; else an absolute path */
+
+    /* Listing-wide caps: beyond them a listing fails with EIO. */
+    guint64 max_records;       /* 1000000 */
+    guint64 max_listing_bytes; /* 512 MiB */
+
     GHashTable *service_endpoints;  /* service name -> URL template, from [service NAME] */
     GPtrArray *configured_projects; /* DbbProject from [project NAME] groups; NULL if none.
                                      * Not filtered by `projects`: the caller applies that

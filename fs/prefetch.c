@@ -97,17 +97,29 @@ static void descend(DbbPrefetch *p, const DbbIdentity *dir, const DbbDirView *vi
     }
 }
 
+static gboolean stopping(DbbPrefetch *p)
+{
+    g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&p->lock);
+
+    return p->pool == NULL;
+}
+
 static void run_job(gpointer data, gpointer user_data)
 {
     Job *j = data;
     DbbPrefetch *p = user_data;
     g_autoptr(GError) error = NULL;
     gint64 expires_at;
+    gpointer v;
+
+    if (stopping(p)) { /* dbb_prefetch_stop() drains the queue through here */
+        job_free(j);
+        return;
+    }
     /* Building the view too takes that work off the walk's path. */
-    gpointer v = j->backups_only
-                     ? (gpointer)dbb_source_backups(p->m, j->dir.project, j->dir.service, NULL,
-                                                    DBB_SOURCE_FRESH, NULL, &error)
-                     : dbb_view_get(p->m, &j->dir, DBB_VIEW_FRESH, &expires_at, &error);
+    v = j->backups_only ? (gpointer)dbb_source_backups(p->m, j->dir.project, j->dir.service, NULL,
+                                                       DBB_SOURCE_FRESH, NULL, &error)
+                        : dbb_view_get(p->m, &j->dir, DBB_VIEW_FRESH, &expires_at, &error);
 
     /* A failure is not cached: the walk will ask again and report it. */
     if (!v)
@@ -148,8 +160,9 @@ void dbb_prefetch_stop(DbbPrefetch *p)
     g_mutex_lock(&p->lock);
     pool = g_steal_pointer(&p->pool);
     g_mutex_unlock(&p->lock);
+    /* Not `immediate`: that would drop the queued jobs unfreed; they are freed unrun. */
     if (pool)
-        g_thread_pool_free(pool, TRUE, TRUE);
+        g_thread_pool_free(pool, FALSE, TRUE);
 }
 
 void dbb_prefetch_free(DbbPrefetch *p)

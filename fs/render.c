@@ -45,6 +45,7 @@ static const guint8 string_special[256] = {
 };
 
 static gboolean render_value(Renderer *r, guint depth);
+static gboolean too_large(Renderer *r);
 
 /* GString's own appends are out-of-line calls through the general insert path (GLib before
  * 2.76); these short appends dominate the run time, so take the fast path here when the
@@ -258,6 +259,8 @@ static gboolean render_string(Renderer *r)
         while (r->p < r->end && !string_special[*r->p])
             r->p++;
         put(r->out, (const char *)run, r->p - run);
+        if (G_UNLIKELY(r->out->len > DBB_RENDER_MAX_BYTES))
+            return too_large(r);
         if (at_end(r))
             return fail(r, DBB_RENDER_ERROR_SYNTAX, "unterminated string");
         if (*r->p == '"')
@@ -398,9 +401,17 @@ static gboolean render_array(Renderer *r, guint depth)
     return TRUE;
 }
 
+static gboolean too_large(Renderer *r)
+{
+    return fail(r, DBB_RENDER_ERROR_SIZE, "the rendering exceeds %u bytes", DBB_RENDER_MAX_BYTES);
+}
+
 /* A value at r->p (whitespace already skipped), nested in `depth` containers. */
 static gboolean render_value(Renderer *r, guint depth)
 {
+    /* Checked once per value: each adds at most its indentation and one scalar. */
+    if (G_UNLIKELY(r->out->len > DBB_RENDER_MAX_BYTES))
+        return too_large(r);
     if (at_end(r))
         return fail(r, DBB_RENDER_ERROR_SYNTAX, "unexpected end of text");
     switch (*r->p) {

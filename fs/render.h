@@ -22,10 +22,18 @@ GQuark dbb_render_error_quark(void);
 typedef enum {
     DBB_RENDER_ERROR_SYNTAX, /* not one valid JSON value */
     DBB_RENDER_ERROR_DEPTH,  /* containers nested deeper than 512 */
+    DBB_RENDER_ERROR_SIZE,   /* the rendering would exceed DBB_RENDER_MAX_BYTES */
 } DbbRenderError;
 
+/* No backup file is larger than this: deep nesting multiplies the indentation (60 levels
+ * wrapping 20,000 elements render 40 KB into 2.5 MB), so a page under the body cap could
+ * otherwise render to gigabytes.  The renderer stops as soon as it is passed. */
+#define DBB_RENDER_MAX_BYTES (16u << 20)
+
 /* The rendered bytes, or NULL with *error set when text is not one valid JSON value
- * (trailing garbage, bad escapes, unbalanced brackets, nesting deeper than 512).
+ * (trailing garbage, bad escapes, unbalanced brackets, nesting deeper than 512), or when the
+ * rendering would exceed DBB_RENDER_MAX_BYTES (DBB_RENDER_ERROR_SIZE; memory stays within the
+ * cap plus one string of the input).
  * Lenient where RFC 8259 is strict but nothing is lost: raw control bytes inside strings are
  * accepted (and escaped on output), bytes that are not UTF-8 are copied through, and a lone
  * surrogate escape is kept as "\uxxxx" (lower-case), since UTF-8 cannot carry it.

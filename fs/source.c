@@ -44,7 +44,8 @@ static gpointer fetch_backups(const char *key, gpointer data, GError **error)
     GPtrArray *list =
         dbb_client_list_backups(c->m->client, c->service, c->project, c->instance_id, error);
 
-    return list ? dbb_backups_value_new(list) : NULL;
+    return list ? dbb_backups_value_new(list, dbb_client_max_listing_bytes(c->m->client), error)
+                : NULL;
 }
 
 static gpointer get(DbbMount *m, const char *key, DbbCacheFetchFunc fetch, FetchCtx *ctx,

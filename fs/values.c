@@ -3,8 +3,10 @@
  */
 #include "values.h"
 
+#include <errno.h>
 #include <string.h>
 
+#include "api/error.h"
 #include "render.h"
 
 gpointer dbb_value_ref(gpointer value)
@@ -90,13 +92,21 @@ static void backups_clear(gpointer p)
     g_ptr_array_unref(v->recs);
 }
 
-static GBytes *render_or_raw(const DbbBackup *b)
+static GBytes *render_or_raw(const DbbBackup *b, GError **too_large)
 {
     g_autoptr(GError) error = NULL;
     GBytes *content = dbb_render_json(b->raw, b->raw_len, &error);
 
     if (content)
         return content;
+    if (g_error_matches(error, DBB_RENDER_ERROR, DBB_RENDER_ERROR_SIZE)) {
+        /* Not shown half-rendered, nor as a raw blob of that size: the listing fails. */
+        g_set_error(too_large, DBB_API_ERROR, EIO,
+                    "backup %s: its file would exceed %u bytes; listing refused", b->id,
+                    DBB_RENDER_MAX_BYTES);
+        g_warning("%s", (*too_large)->message);
+        return NULL;
+    }
     /* Never lose a backup over its formatting: show what the API sent. */
     g_warning("backup %s: cannot pretty-print its record (%s); showing it as received", b->id,
               error->message);
@@ -140,8 +150,10 @@ static void group_pick_name(gpointer key, gpointer value, gpointer user_data)
     g->latest_instance_name = best ? best->instance_name : NULL;
 }
 
-DbbBackupsValue *dbb_backups_value_new(GPtrArray *backups)
+DbbBackupsValue *dbb_backups_value_new(GPtrArray *backups, guint64 max_bytes, GError **error)
 {
+    guint64 bytes = 0;
+
     DbbBackupsValue *v = g_atomic_rc_box_new0(DbbBackupsValue);
 
     head_init(&v->head, backups_clear);
@@ -158,11 +170,25 @@ DbbBackupsValue *dbb_backups_value_new(GPtrArray *backups)
         r->status = g_strdup(b->status);
         r->start_time = b->start_time;
         r->finish_time = b->finish_time;
-        r->content = render_or_raw(b);
+        r->content = render_or_raw(b, error);
         g_ptr_array_add(v->recs, r);
+        bytes += r->content ? g_bytes_get_size(r->content) : 0;
+        if (r->content == NULL || (max_bytes > 0 && bytes > max_bytes))
+            goto fail;
         group_add(v->groups, r);
     }
     g_hash_table_foreach(v->groups, group_pick_name, NULL);
     g_ptr_array_unref(backups);
     return v;
+fail:
+    if (error != NULL && *error == NULL) {
+        g_set_error(error, DBB_API_ERROR, EIO,
+                    "the files of a listing would exceed %" G_GUINT64_FORMAT
+                    " bytes (max_listing_bytes); listing refused",
+                    max_bytes);
+        g_warning("%s", (*error)->message);
+    }
+    g_ptr_array_unref(backups);
+    dbb_value_unref(v);
+    return NULL;
 }

@@ -64,8 +64,10 @@ DbbProjectsValue *dbb_projects_value_new(GPtrArray *projects);
 DbbInstancesValue *dbb_instances_value_new(GPtrArray *instances);
 /* Renders every backup; a record whose text does not render (it cannot happen for text the
  * API layer accepted, but the API is not trusted) is shown with its raw text and a warning
- * instead of being dropped. */
-DbbBackupsValue *dbb_backups_value_new(GPtrArray *backups);
+ * instead of being dropped.  NULL with *error (DBB_API_ERROR, EIO; logged) when one record's
+ * file would exceed DBB_RENDER_MAX_BYTES or all of them max_bytes (0: no cap): bounded
+ * memory, never a listing with a record missing.  Takes `backups`. */
+DbbBackupsValue *dbb_backups_value_new(GPtrArray *backups, guint64 max_bytes, GError **error);
 
 gpointer dbb_value_ref(gpointer value);
 void dbb_value_unref(gpointer value);

@@ -7,7 +7,7 @@ DBB_PACKAGES=(
   meson ninja-build pkg-config gcc
   libfuse3-dev fuse3
   libcurl4-openssl-dev libjson-c-dev libglib2.0-dev
-  libcmocka-dev libmicrohttpd-dev
+  libcmocka-dev libmicrohttpd-dev zlib1g-dev
   python3 jq curl
 )
 

@@ -149,9 +149,11 @@ void sim_control_serve(SimServer *srv, const char *method, const char *path, con
         get_fleet(srv, out);
     } else if (post && strcmp(path, "/_sim/fleet") == 0) {
         post_fleet(srv, body, out);
+    } else if ((get || post) && strcmp(path, "/_sim/misbehave") == 0) {
+        sim_misbehave_control(srv, method, body, out);
     } else {
         reply_control_error(out, 404,
-                            "unknown control route (GET counts, requests, faults, fleet; "
-                            "POST counts/reset, faults, fleet)");
+                            "unknown control route (GET counts, requests, faults, fleet, "
+                            "misbehave; POST counts/reset, faults, fleet, misbehave)");
     }
 }

@@ -98,14 +98,18 @@ typedef enum {
 
 /* Queues r (taking its body) with the headers every reply carries. */
 static enum MHD_Result send_reply(SimServer *srv, struct MHD_Connection *c, SimReply *r,
-                                  SendMode mode, gint retry_after)
+                                  SendMode mode, gint retry_after, struct MHD_Response *custom)
 {
     struct MHD_Response *resp;
     enum MHD_Result ret;
     char rid[33];
-    gsize len = r->body->len, cut = MAX(len / 2, (gsize)1);
+    gsize len = r->body ? r->body->len : 0, cut = MAX(len / 2, (gsize)1);
 
-    if (mode == SEND_CUT_SHORT && len > 1) {
+    if (custom) {
+        resp = custom;
+        if (r->body)
+            g_string_free(g_steal_pointer(&r->body), TRUE);
+    } else if (mode == SEND_CUT_SHORT && len > 1) {
         ShortBody *sb = g_new0(ShortBody, 1);
 
         sb->body = g_steal_pointer(&r->body);
@@ -353,6 +357,7 @@ static enum MHD_Result serve_api(SimServer *srv, struct MHD_Connection *c, SimRe
     FaultPlan plan;
     SimFaultKind fault = SIM_FAULT_NONE;
     SendMode mode = SEND_WHOLE;
+    struct MHD_Response *custom = NULL;
     enum MHD_Result ret;
     guint64 seq;
 
@@ -376,6 +381,8 @@ static enum MHD_Result serve_api(SimServer *srv, struct MHD_Connection *c, SimRe
         fault_reply(plan.terminal, &reply);
     else
         sim_api_serve(srv, c, &m, method, url, rq->body, &reply);
+    if (plan.terminal == SIM_FAULT_NONE)
+        sim_misbehave_apply(srv, c, m.route, &reply, &custom);
     if (plan.terminal != SIM_FAULT_NONE) {
         fault = plan.terminal;
     } else if (plan.truncate && reply.status == 200) {
@@ -389,7 +396,7 @@ static enum MHD_Result serve_api(SimServer *srv, struct MHD_Connection *c, SimRe
                   fault == SIM_FAULT_NONE ? "" : " fault ",
                   fault == SIM_FAULT_NONE ? "" : sim_fault_names[fault]);
     stats_finish(srv, seq, (int)reply.status, fault);
-    ret = send_reply(srv, c, &reply, mode, plan.retry_after);
+    ret = send_reply(srv, c, &reply, mode, plan.retry_after, custom);
     sim_route_match_clear(&m);
     return ret;
 }
@@ -400,7 +407,7 @@ static enum MHD_Result serve_control(SimServer *srv, struct MHD_Connection *c, S
     SimReply reply = {0};
 
     sim_control_serve(srv, method, url, rq->body, rq->body_too_large, &reply);
-    return send_reply(srv, c, &reply, SEND_WHOLE, 0);
+    return send_reply(srv, c, &reply, SEND_WHOLE, 0, NULL);
 }
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url,
@@ -517,6 +524,7 @@ SimServer *sim_server_start(const SimConfig *cfg, SimFleet *fleet, guint *port, 
     srv->fault_rng = cfg->fault_seed;
     srv->request_id_salt = (guint64)g_get_real_time() ^ ((guint64)g_random_int() << 32);
     srv->fleet = fleet;
+    srv->misbehave = sim_misbehave_new();
     srv->log = g_new0(SimLogEntry, SIM_LOG_CAPACITY);
     for (guint i = 0; i < SIM_LOG_CAPACITY; i++)
         srv->log[i].seq = G_MAXUINT64;
@@ -551,6 +559,7 @@ void sim_server_stop(SimServer *srv)
     if (srv->daemon)
         MHD_stop_daemon(srv->daemon);
     sim_fleet_free(srv->fleet);
+    sim_misbehave_free(srv->misbehave);
     for (guint i = 0; i < SIM_LOG_CAPACITY; i++) {
         g_free(srv->log[i].path);
         g_free(srv->log[i].query);

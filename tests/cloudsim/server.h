@@ -72,8 +72,11 @@ typedef struct {
 
 #define SIM_LOG_CAPACITY 200000
 
+typedef struct SimMisbehave SimMisbehave;
+
 typedef struct {
     SimConfig cfg;
+    SimMisbehave *misbehave; /* misbehave.c: the /_sim/misbehave settings */
 
     GRWLock fleet_lock; /* guards the fleet pointer and its use */
     SimFleet *fleet;
@@ -142,6 +145,17 @@ typedef enum {
 SimAuthResult sim_auth_check(const SimFleet *f, struct MHD_Connection *c, const char *method,
                              const char *path, const GByteArray *body, const char *path_project_id,
                              gint64 now);
+
+/* --- misbehave.c --- */
+SimMisbehave *sim_misbehave_new(void);
+void sim_misbehave_free(SimMisbehave *m);
+/* GET/POST /_sim/misbehave. */
+void sim_misbehave_control(SimServer *srv, const char *method, const GByteArray *body,
+                           SimReply *out);
+/* Rewrites a 200 reply as the settings say; *response, when set, is sent instead of the
+ * reply's body (streams, redirects).  TRUE when it misbehaved. */
+gboolean sim_misbehave_apply(SimServer *srv, struct MHD_Connection *c, SimRoute route, SimReply *r,
+                             struct MHD_Response **response);
 
 /* --- control.c --- */
 /* Answers a /_sim request. */

@@ -846,6 +846,60 @@ static void test_single_flight_stale(void **state)
     tv_unref(v1);
 }
 
+/* A waiter gives up after wait_timeout (the fetch's deadline) while the fetch hangs: an
+ * error without a previous value, the stale value with one; the fetch still completes. */
+static void test_waiter_deadline(void **state)
+{
+    Fixture *fx = *state;
+    DbbCacheConfig config = {
+        .ttl = TTL,
+        .max_stale = MAX_STALE,
+        .clock = fake_now,
+        .clock_data = &fx->clock,
+        .value_ref = tv_ref,
+        .value_unref = tv_unref,
+        .wait_timeout = 150 * G_TIME_SPAN_MILLISECOND,
+    };
+    /* The fixture's teardown frees whichever cache it holds. */
+    dbb_cache_free(fx->cache);
+    fx->cache = dbb_cache_new(&config);
+
+    for (int stale = 0; stale < 2; stale++) {
+        Call fetcher = {fx, "slow", NULL, NULL, {0}};
+        Call waiter = {fx, "slow", NULL, NULL, {0}};
+        GThread *tf, *tw;
+        gint64 start, flight_start;
+
+        if (stale)
+            clock_set(&fx->clock, TTL + 5); /* expired, still within max_stale */
+        fx->fetcher.hold = TRUE;
+        fx->fetcher.released = FALSE;
+        flight_start = g_get_monotonic_time(); /* the flight's deadline counts from after this */
+        tf = g_thread_new("fetcher", call_thread, &fetcher);
+        fetcher_wait_inside(&fx->fetcher, 1);
+        start = g_get_monotonic_time();
+        tw = g_thread_new("waiter", call_thread, &waiter);
+        g_thread_join(tw);
+        assert_true(g_get_monotonic_time() - flight_start >= 150 * G_TIME_SPAN_MILLISECOND);
+        assert_true(g_get_monotonic_time() - start < 1000 * G_TIME_SPAN_MILLISECOND);
+        if (!stale) {
+            assert_null(waiter.value);
+            assert_true(g_error_matches(waiter.error, DBB_CACHE_ERROR, 0));
+            assert_non_null(strstr(waiter.error->message, "another caller's fetch of slow"));
+            g_clear_error(&waiter.error);
+        } else {
+            assert_non_null(waiter.value);
+            assert_true(waiter.info.stale);
+            tv_unref(waiter.value);
+        }
+        fetcher_release(&fx->fetcher);
+        g_thread_join(tf);
+        fx->fetcher.hold = FALSE;
+        assert_non_null(fetcher.value); /* the fetch itself went on */
+        tv_unref(fetcher.value);
+    }
+}
+
 /* Two keys fetch at the same time: each fetch waits until the other is running too. */
 static void test_different_keys_in_parallel(void **state)
 {
@@ -955,6 +1009,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_single_flight_success, setup, teardown),
         cmocka_unit_test_setup_teardown(test_single_flight_failure, setup, teardown),
         cmocka_unit_test_setup_teardown(test_single_flight_stale, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_waiter_deadline, setup, teardown),
         cmocka_unit_test_setup_teardown(test_different_keys_in_parallel, setup, teardown),
         cmocka_unit_test_setup_teardown(test_prune_spares_flights, setup, teardown),
         cmocka_unit_test_setup_teardown(test_hammer, setup, teardown),

@@ -230,10 +230,12 @@ static const DbbService *svc(const char *name)
 
 static guint ddm_expected(guint64 n, gboolean page_mode)
 {
-    guint pages = pages_for(n, 128);
-
-    /* A page-number server costs one probe more once there is a second page. */
-    return page_mode && pages > 1 ? pages + 1 : pages;
+    /* Beyond one page the probe at offset 1 tells the readings apart: for a page-number
+     * server it is page 1; for an item-index server it brings one record, so the pages after
+     * it start at 129. */
+    if (page_mode || n <= 128)
+        return pages_for(n, 128);
+    return 2 + (guint)((n - 129 + 127) / 128);
 }
 
 static void count_instances(guint n, gboolean page_mode)
@@ -671,6 +673,61 @@ static void test_lookup_failures(void **state)
     sim_stop(sim);
 }
 
+/* Through the real client, paginator and http layer against cloudsim misbehaving: each
+ * case fails (EIO) or lists everything within its request bound. */
+typedef struct {
+    const char *misbehave; /* POST /_sim/misbehave body */
+    guint backups;         /* records of the one instance */
+    gboolean ok;
+    guint max_requests;
+} HostileCase;
+
+static void test_hostile_through_client(void **state)
+{
+    static const HostileCase cases[] = {
+        {"{\"deep\":10000}", 3, FALSE, 2},
+        {"{\"invalid_json\":true}", 3, FALSE, 2},
+        {"{\"redirect\":true}", 3, FALSE, 1},
+        {"{\"oversize\":100000000}", 3, FALSE, 1},
+        {"{\"total\":\"1000000\"}", 3, TRUE, 2},
+        {"{\"hole\":{\"offset\":200,\"records\":0}}", 500, FALSE, 7},
+        {"{\"strings\":true,\"total_delta\":5}", 3900, TRUE, 41},
+    };
+
+    for (gsize i = 0; i < G_N_ELEMENTS(cases); i++) {
+        g_autofree char *count = g_strdup_printf("%u", cases[i].backups);
+        g_autofree char *body = NULL;
+        SimFixture *sim = start_sim("--no-extras", "--projects", "1", "--instances", "1",
+                                    "--backups", count, NULL);
+        DbbClient *client = aksk_client(sim, SIM_FIXTURE_SK, 10);
+        g_autoptr(GPtrArray) projects = projects_of(client);
+        g_autoptr(GPtrArray) inst = instances_of(client, svc("taurusdb"), projects->pdata[0]);
+        g_autoptr(GError) error = NULL;
+        g_autoptr(GPtrArray) list = NULL;
+        gint64 requests;
+
+        body = g_strdup_printf("{\"route\":\"taurusdb.backups\",%s", cases[i].misbehave + 1);
+        assert_true(sim_post_json(sim, "/_sim/misbehave", body));
+        sim_reset_counts(sim);
+        list = dbb_client_list_backups(client, svc("taurusdb"), projects->pdata[0],
+                                       ((DbbInstance *)inst->pdata[0])->id, &error);
+        requests = sim_count(sim, "taurusdb.backups");
+        printf("# %s (%u records): %s in %" G_GINT64_FORMAT " requests\n", cases[i].misbehave,
+               cases[i].backups, list ? "listed" : "EIO", requests);
+        if (cases[i].ok) {
+            if (list == NULL)
+                fail_msg("%s: %s", cases[i].misbehave, error->message);
+            assert_int_equal(list->len, cases[i].backups);
+        } else {
+            assert_null(list);
+            assert_true(g_error_matches(error, DBB_API_ERROR, EIO));
+        }
+        assert_true(requests <= (gint64)cases[i].max_requests);
+        dbb_client_free(client);
+        sim_stop(sim);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -682,6 +739,7 @@ int main(void)
         cmocka_unit_test(test_outage),
         cmocka_unit_test(test_auth_failures),
         cmocka_unit_test(test_lookup_failures),
+        cmocka_unit_test(test_hostile_through_client),
     };
 
     if (g_getenv("CLOUDSIM") == NULL) {

@@ -678,25 +678,54 @@ static void test_truncated_bodies(void **state)
 
 static void test_non_json_200(void **state)
 {
-    static const Step steps[] = {
+    static const Step once[] = {
         {200, "<html>gateway</html>", NULL, NULL, ACT_RESPOND, 0},
-        {200, "{\"ok\":true} trailing", NULL, NULL, ACT_RESPOND, 0},
-        {200, "", NULL, NULL, ACT_RESPOND, 0},
         {200, " {\"ok\":true}\n", NULL, NULL, ACT_RESPOND, 0},
     };
     DbbHttp *http = new_http(DBB_AUTH_TOKEN, 4);
     DbbHttpResponse resp = {0};
     g_autoptr(GError) error = NULL;
 
-    script(steps, G_N_ELEMENTS(steps));
+    /* Malformed once: retried (it may have been cut on the way). */
+    script(once, G_N_ELEMENTS(once));
     assert_true(call(http, &(Call){0}, &resp, &error));
-    assert_int_equal(server_requests(), 4);
+    assert_int_equal(server_requests(), 2);
     assert_true(json_object_get_boolean(json_object_object_get(resp.json, "ok")));
     /* The body is the exact bytes, whitespace included. */
     assert_int_equal(g_bytes_get_size(resp.body), strlen(" {\"ok\":true}\n"));
     dbb_http_response_clear(&resp);
     assert_null(resp.json);
     dbb_http_free(http);
+}
+
+/* Malformed is final: invalid JSON, trailing bytes, an empty body or nesting beyond the
+ * parser's depth on a 2xx fail after one retry, fast, never a loop to the deadline. */
+static void test_malformed_is_final(void **state)
+{
+    g_autofree char *deep = NULL;
+    GString *nest = g_string_new("{\"a\":");
+    const char *bodies[] = {"<html>gateway</html>", "{\"ok\":true} trailing", "", NULL};
+
+    for (int i = 0; i < 10000; i++)
+        g_string_append_c(nest, '[');
+    for (int i = 0; i < 10000; i++)
+        g_string_append_c(nest, ']');
+    g_string_append_c(nest, '}');
+    deep = g_string_free(nest, FALSE);
+    bodies[3] = deep;
+    for (gsize i = 0; i < G_N_ELEMENTS(bodies); i++) {
+        Step step = {200, bodies[i], NULL, "req-bad", ACT_RESPOND, 0};
+        DbbHttp *http = new_http(DBB_AUTH_TOKEN, 4);
+        gint64 start = g_get_monotonic_time();
+        g_autofree char *msg = NULL;
+
+        script(&step, 1);
+        msg = expect_failure(http, &(Call){.timeout_ms = 5000}, EIO, 2);
+        assert_true(seconds_since(start) < 1.5); /* one backoff at most, not the deadline */
+        assert_non_null(strstr(msg, "HTTP 200: body is not valid JSON"));
+        assert_non_null(strstr(msg, "req-bad"));
+        dbb_http_free(http);
+    }
 }
 
 /* ---- final statuses and error text ---- */
@@ -815,6 +844,45 @@ static void run_workers(DbbHttp *http, unsigned n_threads, unsigned calls)
     }
 }
 
+/* dbb_http_cancel_all() ends a request stuck on a slow server, a wait for a connection slot
+ * and any later request at once. */
+static gpointer cancel_later(gpointer data)
+{
+    g_usleep(300 * G_TIME_SPAN_MILLISECOND);
+    dbb_http_cancel_all(data);
+    return NULL;
+}
+
+static void test_cancel_all(void **state)
+{
+    static const Step slow[] = {{200, "{\"ok\":true}", NULL, NULL, ACT_RESPOND, 8000}};
+    DbbHttp *http = new_http(DBB_AUTH_TOKEN, 1);
+    Worker holder = {.http = http, .calls = 1};
+    GThread *t, *c;
+    gint64 start;
+    g_autofree char *msg = NULL;
+    g_autofree char *after = NULL;
+
+    script(slow, 1);
+    t = g_thread_new("holder", worker_main, &holder);
+    while (server_requests() == 0)
+        g_usleep(5 * G_TIME_SPAN_MILLISECOND);
+    start = g_get_monotonic_time();
+    c = g_thread_new("cancel", cancel_later, http);
+    /* This one waits for the only slot, which the holder keeps for 8 s. */
+    msg = expect_failure(http, &(Call){.timeout_ms = 20000}, EIO, 0);
+    assert_non_null(strstr(msg, "cancelled"));
+    g_thread_join(t);
+    g_thread_join(c);
+    assert_false(holder.ok);
+    /* The holder's transfer was aborted too, well before the server's 8 s. */
+    assert_true(seconds_since(start) < 0.3 + 1.5);
+    after = expect_failure(http, &(Call){0}, EIO, 0);
+    assert_non_null(strstr(after, "cancelled"));
+    assert_int_equal(dbb_http_requests_sent(http), 1);
+    dbb_http_free(http);
+}
+
 static void test_max_conns_respected(void **state)
 {
     static const Step slow[] = {{200, "{\"ok\":true}", NULL, NULL, ACT_RESPOND, 40}};
@@ -848,6 +916,30 @@ static void test_slot_wait_counts_against_deadline(void **state)
     assert_true(seconds_since(start) >= 0.29);
     assert_true(seconds_since(start) <= 0.3 + 0.25);
     assert_non_null(strstr(msg, "free connection"));
+    g_thread_join(t);
+    assert_true(holder.ok);
+    dbb_http_free(http);
+}
+
+/* A request that got its slot late and then timed out says how long it waited for it. */
+static void test_slot_wait_named_in_error(void **state)
+{
+    static const Step steps[] = {
+        {200, "{\"ok\":true}", NULL, NULL, ACT_RESPOND, 300},
+        {200, "{\"ok\":true}", NULL, NULL, ACT_RESPOND, 3000},
+    };
+    DbbHttp *http = new_http(DBB_AUTH_TOKEN, 1);
+    Worker holder = {.http = http, .calls = 1};
+    GThread *t;
+    g_autofree char *msg = NULL;
+
+    script(steps, G_N_ELEMENTS(steps));
+    t = g_thread_new("holder", worker_main, &holder);
+    while (server_requests() == 0)
+        g_usleep(5 * G_TIME_SPAN_MILLISECOND);
+    msg = expect_failure(http, &(Call){.timeout_ms = 900}, EIO, 0);
+    assert_non_null(strstr(msg, "of the deadline spent waiting for a free connection"));
+    assert_non_null(strstr(msg, "max_conns=1"));
     g_thread_join(t);
     assert_true(holder.ok);
     dbb_http_free(http);
@@ -1074,6 +1166,9 @@ int main(void)
         cmocka_unit_test(test_connection_refused),
         cmocka_unit_test(test_truncated_bodies),
         cmocka_unit_test(test_non_json_200),
+        cmocka_unit_test(test_malformed_is_final),
+        cmocka_unit_test(test_cancel_all),
+        cmocka_unit_test(test_slot_wait_named_in_error),
         cmocka_unit_test(test_final_statuses_not_retried),
         cmocka_unit_test(test_error_body_variants),
         cmocka_unit_test(test_errno_mapping),

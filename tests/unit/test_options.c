@@ -273,6 +273,26 @@ static void test_every_option(void **state)
     ASSERT_ARGS(f, "dbbackupfs", "-o", "ro,fsname=dbbackupfs,subtype=dbbackupfs");
 }
 
+/* The listing-wide caps: defaults, plain numbers and binary suffixes. */
+static void test_listing_caps(void **state)
+{
+    Fixture *f = *state;
+
+    assert_true(LOAD(f, f->mnt));
+    assert_int_equal(f->opts.max_records, 1000000);
+    assert_int_equal(f->opts.max_listing_bytes, G_GUINT64_CONSTANT(512) << 20);
+    assert_true(LOAD(f, "-o", "max_records=1,max_listing_bytes=1048576", f->mnt));
+    assert_int_equal(f->opts.max_records, 1);
+    assert_int_equal(f->opts.max_listing_bytes, 1048576);
+    assert_true(LOAD(f, "-o", "max_records=1000000000,max_listing_bytes=2GiB", f->mnt));
+    assert_int_equal(f->opts.max_records, 1000000000);
+    assert_int_equal(f->opts.max_listing_bytes, G_GUINT64_CONSTANT(2) << 30);
+    assert_true(LOAD(f, "-o", "max_listing_bytes=1T", f->mnt));
+    assert_int_equal(f->opts.max_listing_bytes, G_GUINT64_CONSTANT(1) << 40);
+    assert_true(LOAD(f, "-o", "max_listing_bytes=64m", f->mnt));
+    assert_int_equal(f->opts.max_listing_bytes, G_GUINT64_CONSTANT(64) << 20);
+}
+
 static void test_last_value_wins_and_boundaries(void **state)
 {
     Fixture *f = *state;
@@ -480,6 +500,14 @@ static void test_bad_values(void **state)
         "max_conns=1.5",
         "max_conns=+3",
         "max_conns=",
+        "max_records=0",
+        "max_records=1e6",
+        "max_records=1000000001",
+        "max_listing_bytes=1023K",
+        "max_listing_bytes=2T",
+        "max_listing_bytes=5X",
+        "max_listing_bytes=M",
+        "max_listing_bytes=-1G",
         "services=ddm:foo",
         "services=",
         "services=ddm::taurusdb",
@@ -976,6 +1004,7 @@ int main(int argc, char **argv)
         cmocka_unit_test_setup_teardown(test_defaults, setup, teardown),
         cmocka_unit_test_setup_teardown(test_every_option, setup, teardown),
         cmocka_unit_test_setup_teardown(test_last_value_wins_and_boundaries, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_listing_caps, setup, teardown),
         cmocka_unit_test_setup_teardown(test_flags, setup, teardown),
         cmocka_unit_test_setup_teardown(test_help_and_version, setup, teardown),
         cmocka_unit_test_setup_teardown(test_help_text, setup, teardown),

@@ -129,6 +129,37 @@ static void test_lenient_cases(void **state)
     assert_renders("[1,2]garbage", 5, "[\n  1,\n  2\n]\n");
 }
 
+/* 400 levels wrapping 30,000 numbers: 120 KB of text whose rendering (800 bytes of
+ * indentation per element) would be 24 MB, over the 16 MiB cap: refused, not rendered.
+ * The same shape at 100 levels renders (about 6 MB). */
+static char *nested_numbers(guint depth, guint n)
+{
+    GString *s = g_string_new(NULL);
+
+    for (guint i = 0; i < depth; i++)
+        g_string_append_c(s, '[');
+    for (guint i = 0; i < n; i++)
+        g_string_append(s, i ? ",1" : "1");
+    for (guint i = 0; i < depth; i++)
+        g_string_append_c(s, ']');
+    return g_string_free(s, FALSE);
+}
+
+static void test_rendering_capped(void **state)
+{
+    g_autofree char *big = nested_numbers(400, 30000);
+    g_autofree char *fine = nested_numbers(100, 30000);
+    g_autoptr(GError) error = NULL;
+    GBytes *out = dbb_render_json(big, strlen(big), &error);
+
+    assert_null(out);
+    assert_true(g_error_matches(error, DBB_RENDER_ERROR, DBB_RENDER_ERROR_SIZE));
+    out = dbb_render_json(fine, strlen(fine), NULL);
+    assert_non_null(out);
+    assert_true(g_bytes_get_size(out) > 5000000 && g_bytes_get_size(out) < DBB_RENDER_MAX_BYTES);
+    g_bytes_unref(out);
+}
+
 static void test_deep_but_allowed(void **state)
 {
     const int depth = 512;
@@ -665,6 +696,7 @@ int main(void)
         cmocka_unit_test(test_seed_000),         cmocka_unit_test(test_seed_001),
         cmocka_unit_test(test_seed_002),         cmocka_unit_test(test_seed_documents_roundtrip),
         cmocka_unit_test(test_random_roundtrip), cmocka_unit_test(test_speed),
+        cmocka_unit_test(test_rendering_capped),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
