@@ -75,8 +75,8 @@ void dbb_client_free(DbbClient *client)
     g_free(client);
 }
 
-char *dbb_client_base_url(DbbClient *client, const char *service, const char *region,
-                          GError **error)
+char *dbb_client_base_url(DbbClient *client, const char *service, const char *host_prefix,
+                          const char *region, GError **error)
 {
     const char *template = g_hash_table_lookup(client->service_endpoints, service);
 
@@ -85,7 +85,7 @@ char *dbb_client_base_url(DbbClient *client, const char *service, const char *re
 
     if (template == NULL)
         template = client->endpoint;
-    url = dbb_endpoint_base_url(template, service, region, &local);
+    url = dbb_endpoint_base_url(template, service, host_prefix, region, &local);
     if (!url) {
         g_warning("%s", local->message); /* each failure gets its log line */
         g_propagate_error(error, local);
@@ -141,6 +141,7 @@ typedef struct {
     const char *base_url;
     const char *path;
     const char *project_id;
+    const char *instance_id;
     const DbbListingTable *table;
     gint64 deadline; /* the listing's */
 } PageSource;
@@ -150,7 +151,7 @@ static gboolean fetch_page(gpointer data, guint64 offset, guint limit, DbbPage *
 {
     PageSource *src = data;
     char offset_text[32], limit_text[16];
-    DbbQueryParam query[2 + MAX_EXTRA_QUERY];
+    DbbQueryParam query[3 + MAX_EXTRA_QUERY];
     DbbHttpResponse response = {0};
     DbbHttpRequest request = {0};
     gsize n = 0;
@@ -159,6 +160,8 @@ static gboolean fetch_page(gpointer data, guint64 offset, guint limit, DbbPage *
     g_snprintf(limit_text, sizeof(limit_text), "%u", limit);
     query[n++] = (DbbQueryParam){"offset", offset_text};
     query[n++] = (DbbQueryParam){"limit", limit_text};
+    if (src->table->instance_query != NULL && src->instance_id != NULL)
+        query[n++] = (DbbQueryParam){src->table->instance_query, src->instance_id};
     for (gsize i = 0; i < src->table->n_query && i < MAX_EXTRA_QUERY; i++)
         query[n++] = src->table->query[i];
     request.service = src->service;
@@ -202,7 +205,9 @@ GPtrArray *dbb_client_fetch_listing(DbbClient *client, const DbbService *service
     if (!check_segment(service->name, "project id", project->id, error) ||
         (instance_id != NULL && !check_segment(service->name, "instance id", instance_id, error)))
         return NULL;
-    base_url = dbb_client_base_url(client, service->name, project->region, error);
+    base_url = dbb_client_base_url(client, service->name,
+                                   dbb_service_host_prefix(service, project->region),
+                                   project->region, error);
     if (base_url == NULL)
         return NULL;
     path = fill_path(table->path_template, project->id, instance_id);
@@ -211,6 +216,7 @@ GPtrArray *dbb_client_fetch_listing(DbbClient *client, const DbbService *service
                        .base_url = base_url,
                        .path = path,
                        .project_id = project->id,
+                       .instance_id = instance_id,
                        .table = table,
                        .deadline = g_get_monotonic_time() + client->listing_timeout_us};
     dbb_service_spec_init(&spec, service, table, is_backups, &ctx);

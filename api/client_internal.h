@@ -26,9 +26,10 @@ struct DbbClient {
     char *iam_region;
 };
 
-/* Base URL of `service` in `region` from the configured template or the public hosts. */
-char *dbb_client_base_url(DbbClient *client, const char *service, const char *region,
-                          GError **error);
+/* Base URL of `service` (a directory name, or "iam") in `region` from the configured
+ * template or the public hosts (https://<host_prefix>.<region>...). */
+char *dbb_client_base_url(DbbClient *client, const char *service, const char *host_prefix,
+                          const char *region, GError **error);
 
 /* The deadline of a request started now. */
 gint64 dbb_client_deadline(DbbClient *client);

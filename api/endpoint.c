@@ -1,6 +1,7 @@
 /*
  * dbbackupfs — service endpoints: the public per-region hosts of reference/huawei-api.md §6
- * and the user's "{service}"/"{region}" template.
+ * and the user's "{service}"/"{region}" template.  The host prefix of each service (and of
+ * each region where it differs) is the adapter's business: see DbbHostTable.
  */
 #include "endpoint.h"
 
@@ -8,23 +9,6 @@
 #include <string.h>
 
 #include "error.h"
-
-/* TaurusDB's host prefix is not uniform: the SDK region tables use these two variants. */
-static const char *const taurus_formysql_regions[] = {
-    "ap-southeast-1", "ap-southeast-2", "tr-west-1", "cn-north-11", "me-east-1", NULL,
-};
-static const char *const taurus_dash_mysql_regions[] = {
-    "af-south-1", "cn-east-5", "la-north-2", "cn-southwest-3", NULL,
-};
-
-static gboolean in_list(const char *const *list, const char *s)
-{
-    for (; *list; list++) {
-        if (strcmp(*list, s) == 0)
-            return TRUE;
-    }
-    return FALSE;
-}
 
 /* A region ends up in a host name: only letters, digits and '-' may pass. */
 static gboolean region_is_valid(const char *region)
@@ -38,27 +22,9 @@ static gboolean region_is_valid(const char *region)
     return TRUE;
 }
 
-static const char *host_prefix(const char *service, const char *region)
+static char *public_base_url(const char *service, const char *host_prefix, const char *region,
+                             GError **error)
 {
-    if (strcmp(service, "taurusdb") == 0) {
-        if (in_list(taurus_formysql_regions, region))
-            return "gaussdbformysql";
-        if (in_list(taurus_dash_mysql_regions, region))
-            return "gaussdb-mysql";
-        return "gaussdb";
-    }
-    if (strcmp(service, "geminidb") == 0)
-        return "gaussdb-nosql";
-    if (strcmp(service, "ddm") == 0)
-        return "ddm";
-    if (strcmp(service, "iam") == 0)
-        return "iam";
-    return NULL;
-}
-
-static char *public_base_url(const char *service, const char *region, GError **error)
-{
-    const char *prefix;
     const char *domain;
 
     if (!region && strcmp(service, "iam") == 0)
@@ -69,13 +35,12 @@ static char *public_base_url(const char *service, const char *region, GError **e
                     service, region ? region : "");
         return NULL;
     }
-    prefix = host_prefix(service, region);
-    if (!prefix) {
+    if (!host_prefix) {
         g_set_error(error, DBB_API_ERROR, EIO, "unknown service '%s'", service);
         return NULL;
     }
     domain = strcmp(region, "eu-west-101") == 0 ? "myhuaweicloud.eu" : "myhuaweicloud.com";
-    return g_strdup_printf("https://%s.%s.%s", prefix, region, domain);
+    return g_strdup_printf("https://%s.%s.%s", host_prefix, region, domain);
 }
 
 static char *expand_template(const char *template, const char *service, const char *region,
@@ -108,12 +73,12 @@ static char *expand_template(const char *template, const char *service, const ch
     return g_string_free(out, FALSE);
 }
 
-char *dbb_endpoint_base_url(const char *template, const char *service, const char *region,
-                            GError **error)
+char *dbb_endpoint_base_url(const char *template, const char *service, const char *host_prefix,
+                            const char *region, GError **error)
 {
     g_return_val_if_fail(service != NULL, NULL);
 
     if (template)
         return expand_template(template, service, region, error);
-    return public_base_url(service, region, error);
+    return public_base_url(service, host_prefix, region, error);
 }

@@ -1,10 +1,12 @@
 /*
  * dbbackupfs — where each service lives (internal to api/).
  *
- * Defaults are the public per-region hosts of reference/huawei-api.md §6 (TaurusDB's host
- * prefix differs by region; eu-west-101 is under .myhuaweicloud.eu; IAM is global when no
- * region is given).  A template replaces "{service}" with the service name (taurusdb,
- * geminidb, ddm, iam) and "{region}" with the region.
+ * Defaults are the public per-region hosts of reference/huawei-api.md §6:
+ * https://<host_prefix>.<region>.myhuaweicloud.com (eu-west-101 is under .myhuaweicloud.eu;
+ * IAM is global when no region is given).  The caller resolves the host prefix (a service's
+ * table, DbbHostTable, knows it per region), so no service is named here.  A template
+ * replaces "{service}" with the service name (the directory name, or iam) and "{region}"
+ * with the region.
  */
 #pragma once
 
@@ -12,10 +14,11 @@
 
 G_BEGIN_DECLS
 
-/* Base URL without a trailing '/', newly allocated.  template may be NULL (public hosts).
- * region may be NULL only for "iam" (global endpoint) or when the template has no
- * "{region}"; otherwise NULL is returned with error set. */
-char *dbb_endpoint_base_url(const char *template, const char *service, const char *region,
-                            GError **error);
+/* Base URL without a trailing '/', newly allocated.  template may be NULL (public hosts,
+ * then host_prefix NULL means an unknown service).  region may be NULL only for "iam"
+ * (global endpoint) or when the template has no "{region}"; otherwise NULL is returned with
+ * error set. */
+char *dbb_endpoint_base_url(const char *template, const char *service, const char *host_prefix,
+                            const char *region, GError **error);
 
 G_END_DECLS

@@ -91,7 +91,7 @@ GPtrArray *dbb_iam_list_projects(DbbClient *client, GError **error)
     DbbHttpRequest request = {0};
     GPtrArray *projects;
 
-    base_url = dbb_client_base_url(client, "iam", client->iam_region, error);
+    base_url = dbb_client_base_url(client, "iam", "iam", client->iam_region, error);
     if (base_url == NULL)
         return NULL;
     request.service = "iam";

@@ -19,6 +19,7 @@ static const DbbListingTable ddm_backups[] = {{
 }};
 
 static const DbbServiceOps ddm_ops = {
+    .host = {"ddm"},
     .instances =
         {
             .path_template = "/v1/{project_id}/instances",

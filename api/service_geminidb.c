@@ -32,6 +32,7 @@ static const DbbListingTable geminidb_backups[] = {
 };
 
 static const DbbServiceOps geminidb_ops = {
+    .host = {"gaussdb-nosql"},
     .instances =
         {
             .path_template = "/v3/{project_id}/instances",

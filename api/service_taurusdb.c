@@ -9,6 +9,18 @@
  */
 #include "service_ops.h"
 
+/* The host prefix is not uniform: the SDK region tables (reference §6) use two variants. */
+static const char *const formysql_regions[] = {
+    "ap-southeast-1", "ap-southeast-2", "tr-west-1", "cn-north-11", "me-east-1", NULL,
+};
+static const char *const dash_mysql_regions[] = {
+    "af-south-1", "cn-east-5", "la-north-2", "cn-southwest-3", NULL,
+};
+static const DbbHostVariant taurusdb_hosts[] = {
+    {"gaussdbformysql", formysql_regions},
+    {"gaussdb-mysql", dash_mysql_regions},
+};
+
 static const DbbListingTable taurusdb_backups[] = {{
     .path_template = "/v3/{project_id}/instances/{instance_id}/backups",
     .items_member = "backups",
@@ -17,6 +29,7 @@ static const DbbListingTable taurusdb_backups[] = {{
 }};
 
 static const DbbServiceOps taurusdb_ops = {
+    .host = {"gaussdb", taurusdb_hosts, G_N_ELEMENTS(taurusdb_hosts)},
     .instances =
         {
             .path_template = "/v3/{project_id}/instances",

@@ -14,7 +14,10 @@
 /* Sorted by name, as service.h promises. */
 static const DbbService *const services[] = {
     &dbb_service_ddm,
+    &dbb_service_dds,
+    &dbb_service_gaussdb,
     &dbb_service_geminidb,
+    &dbb_service_rds,
     &dbb_service_taurusdb,
     NULL,
 };
@@ -30,6 +33,17 @@ const DbbService *dbb_service_find(const char *name)
         if (strcmp(services[i]->name, name) == 0)
             return services[i];
     return NULL;
+}
+
+const char *dbb_service_host_prefix(const DbbService *service, const char *region)
+{
+    const DbbHostTable *host = &service->ops->host;
+
+    for (gsize i = 0; region != NULL && i < host->n_variants; i++)
+        for (const char *const *r = host->variants[i].regions; *r != NULL; r++)
+            if (strcmp(*r, region) == 0)
+                return host->variants[i].prefix;
+    return host->prefix;
 }
 
 /* ---- records ---- */
@@ -106,9 +120,9 @@ static gint64 unit_bytes(const char *unit, gint64 default_unit)
     return 0;
 }
 
-static gint64 size_of(const DbbService *service, const char *id, json_object *record)
+static gint64 size_of(const DbbService *service, const DbbBackupFields *f, const char *id,
+                      json_object *record)
 {
-    const DbbBackupFields *f = &service->ops->backup_fields;
     g_autofree char *unit = NULL;
     gint64 per_unit;
     double size, bytes;
@@ -136,7 +150,14 @@ static gint64 size_of(const DbbService *service, const char *id, json_object *re
 DbbBackup *dbb_service_parse_backup(const DbbService *service, json_object *record, const char *raw,
                                     gsize raw_len, const char *listed_instance_id)
 {
-    const DbbBackupFields *f = &service->ops->backup_fields;
+    return dbb_service_parse_backup_as(service, NULL, record, raw, raw_len, listed_instance_id);
+}
+
+DbbBackup *dbb_service_parse_backup_as(const DbbService *service, const DbbBackupFields *fields,
+                                       json_object *record, const char *raw, gsize raw_len,
+                                       const char *listed_instance_id)
+{
+    const DbbBackupFields *f = fields != NULL ? fields : &service->ops->backup_fields;
     DbbBackup *backup = g_new0(DbbBackup, 1);
     g_autofree char *zone = NULL;
 
@@ -152,7 +173,7 @@ DbbBackup *dbb_service_parse_backup(const DbbService *service, json_object *reco
         zone = nonempty_text(record, f->zone_field, NULL, 0);
     backup->start_time = time_of(service, backup->id, record, f->start_field, zone);
     backup->finish_time = time_of(service, backup->id, record, f->finish_field, zone);
-    backup->size_bytes = size_of(service, backup->id, record);
+    backup->size_bytes = size_of(service, f, backup->id, record);
     backup->raw = g_strndup(raw, raw_len);
     backup->raw_len = raw_len;
     return backup;
@@ -172,8 +193,8 @@ static gpointer parse_backup_item(gpointer data, json_object *element, const cha
                                   gsize raw_len, const char **id, GError **error)
 {
     DbbParseContext *ctx = data;
-    DbbBackup *backup =
-        dbb_service_parse_backup(ctx->service, element, raw, raw_len, ctx->listed_instance_id);
+    DbbBackup *backup = dbb_service_parse_backup_as(ctx->service, ctx->fields, element, raw,
+                                                    raw_len, ctx->listed_instance_id);
 
     *id = backup->id;
     return backup;
@@ -183,6 +204,7 @@ void dbb_service_spec_init(DbbPaginateSpec *spec, const DbbService *service,
                            const DbbListingTable *table, gboolean is_backups, DbbParseContext *ctx)
 {
     memset(spec, 0, sizeof(*spec));
+    ctx->fields = table->fields;
     spec->service = service->name;
     spec->items_member = table->items_member;
     spec->total_member = table->total_member;

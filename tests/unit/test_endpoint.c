@@ -9,15 +9,29 @@
 
 #include <cmocka.h>
 #include <glib.h>
+#include <string.h>
 
 #include "api/endpoint.h"
 #include "api/error.h"
+#include "api/service_ops.h"
+
+/* A service's public URL as the client builds it: the adapter's host prefix for the region
+ * ("iam" for IAM), then the endpoint rules. */
+static char *base_url(const char *template, const char *service, const char *region, GError **error)
+{
+    const DbbService *svc = dbb_service_find(service);
+    const char *prefix = strcmp(service, "iam") == 0 ? "iam"
+                         : svc != NULL               ? dbb_service_host_prefix(svc, region)
+                                                     : NULL;
+
+    return dbb_endpoint_base_url(template, service, prefix, region, error);
+}
 
 static void assert_url(const char *template, const char *service, const char *region,
                        const char *want)
 {
     g_autoptr(GError) error = NULL;
-    g_autofree char *got = dbb_endpoint_base_url(template, service, region, &error);
+    g_autofree char *got = base_url(template, service, region, &error);
 
     if (!got)
         fail_msg("%s/%s: %s", service, region ? region : "(null)", error->message);
@@ -28,7 +42,7 @@ static void assert_url(const char *template, const char *service, const char *re
 static void assert_no_url(const char *template, const char *service, const char *region)
 {
     g_autoptr(GError) error = NULL;
-    g_autofree char *got = dbb_endpoint_base_url(template, service, region, &error);
+    g_autofree char *got = base_url(template, service, region, &error);
 
     assert_null(got);
     assert_non_null(error);
@@ -60,6 +74,12 @@ static void test_other_services(void **state)
     assert_url(NULL, "geminidb", "ap-southeast-1",
                "https://gaussdb-nosql.ap-southeast-1.myhuaweicloud.com");
     assert_url(NULL, "ddm", "cn-north-4", "https://ddm.cn-north-4.myhuaweicloud.com");
+    assert_url(NULL, "rds", "ap-southeast-1", "https://rds.ap-southeast-1.myhuaweicloud.com");
+    assert_url(NULL, "dds", "cn-north-4", "https://dds.cn-north-4.myhuaweicloud.com");
+    assert_url(NULL, "gaussdb", "ap-southeast-1",
+               "https://gaussdb-opengauss.ap-southeast-1.myhuaweicloud.com");
+    /* TaurusDB's regional variants are its own: no other service inherits them. */
+    assert_url(NULL, "rds", "af-south-1", "https://rds.af-south-1.myhuaweicloud.com");
     assert_url(NULL, "iam", NULL, "https://iam.myhuaweicloud.com");
     assert_url(NULL, "iam", "ap-southeast-1", "https://iam.ap-southeast-1.myhuaweicloud.com");
 }
@@ -71,6 +91,7 @@ static void test_eu_domain(void **state)
     assert_url(NULL, "ddm", "eu-west-101", "https://ddm.eu-west-101.myhuaweicloud.eu");
     assert_url(NULL, "iam", "eu-west-101", "https://iam.eu-west-101.myhuaweicloud.eu");
     assert_url(NULL, "taurusdb", "eu-west-101", "https://gaussdb.eu-west-101.myhuaweicloud.eu");
+    assert_url(NULL, "dds", "eu-west-101", "https://dds.eu-west-101.myhuaweicloud.eu");
 }
 
 static void test_template(void **state)
@@ -86,7 +107,7 @@ static void test_template(void **state)
 static void test_errors(void **state)
 {
     assert_no_url(NULL, "taurusdb", NULL); /* only IAM has a global endpoint */
-    assert_no_url(NULL, "rds", "cn-north-4");
+    assert_no_url(NULL, "nosuch", "cn-north-4");
     assert_no_url("https://{region}.example.net", "ddm", NULL);
     assert_no_url(NULL, "ddm", "cn-north-4/../x"); /* a region lands in a host name */
     assert_no_url(NULL, "ddm", "");

@@ -230,7 +230,7 @@ static void test_defaults(void **state)
     assert_true(f->opts.max_stale == 3600);
     assert_true(f->opts.timeout == 30);
     assert_int_equal(f->opts.max_conns, 8);
-    ASSERT_STRV(f->opts.services, "ddm", "geminidb", "taurusdb");
+    ASSERT_STRV(f->opts.services, "ddm", "dds", "gaussdb", "geminidb", "rds", "taurusdb");
     assert_null(f->opts.config_path);
     assert_null(f->opts.endpoint);
     assert_null(f->opts.projects);

@@ -642,12 +642,16 @@ static void test_services_table(void **state)
 {
     const DbbService *const *all = dbb_services();
 
-    assert_string_equal(all[0]->name, "ddm");
-    assert_string_equal(all[1]->name, "geminidb");
-    assert_string_equal(all[2]->name, "taurusdb");
-    assert_null(all[3]);
+    static const char *const names[] = {"ddm", "dds", "gaussdb", "geminidb", "rds", "taurusdb"};
+
+    for (gsize i = 0; i < G_N_ELEMENTS(names); i++) {
+        assert_non_null(all[i]);
+        assert_string_equal(all[i]->name, names[i]);
+        assert_ptr_equal(dbb_service_find(names[i]), all[i]);
+    }
+    assert_null(all[G_N_ELEMENTS(names)]);
     assert_ptr_equal(dbb_service_find("geminidb"), &dbb_service_geminidb);
-    assert_null(dbb_service_find("rds"));
+    assert_null(dbb_service_find("mysql"));
     assert_null(dbb_service_find(NULL));
     assert_int_equal(dbb_service_taurusdb.backup_scope, DBB_BACKUPS_PER_INSTANCE);
     assert_int_equal(dbb_service_geminidb.backup_scope, DBB_BACKUPS_PER_PROJECT);
@@ -658,6 +662,24 @@ static void test_services_table(void **state)
     assert_int_equal(dbb_service_ddm.ops->instances.limit, 128);
     assert_int_equal(dbb_service_geminidb.ops->n_backups, 2);
     assert_string_equal(dbb_service_ddm.ops->instances.total_member, "total_record");
+    /* The three of reference §10 (checked against the Go SDK): RDS lists backups per
+     * instance with instance_id in the query; DDS and GaussDB project-wide; all page 100. */
+    assert_int_equal(dbb_service_rds.backup_scope, DBB_BACKUPS_PER_INSTANCE);
+    assert_string_equal(dbb_service_rds.ops->backups[0].path_template, "/v3/{project_id}/backups");
+    assert_string_equal(dbb_service_rds.ops->backups[0].instance_query, "instance_id");
+    assert_int_equal(dbb_service_dds.backup_scope, DBB_BACKUPS_PER_PROJECT);
+    assert_int_equal(dbb_service_gaussdb.backup_scope, DBB_BACKUPS_PER_PROJECT);
+    for (const DbbService *const *s =
+             (const DbbService *const[]){&dbb_service_rds, &dbb_service_dds, &dbb_service_gaussdb,
+                                         NULL};
+         *s != NULL; s++) {
+        assert_int_equal((*s)->ops->instances.limit, 100);
+        assert_int_equal((*s)->ops->backups[0].limit, 100);
+        assert_string_equal((*s)->ops->backups[0].total_member, "total_count");
+        assert_null((*s)->ops->deleted_backups);
+    }
+    assert_string_equal(dbb_service_host_prefix(&dbb_service_gaussdb, "cn-north-4"),
+                        "gaussdb-opengauss");
     assert_string_equal(dbb_service_ddm.ops->backups[0].total_member, "total");
 }
 
