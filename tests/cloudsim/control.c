@@ -118,6 +118,25 @@ static void post_fleet(SimServer *srv, const GByteArray *body, SimReply *out)
     take(out, b);
 }
 
+/* {"lifetime": seconds} for the tokens issued from now on. */
+static void post_tokens(SimServer *srv, const GByteArray *body, SimReply *out)
+{
+    json_tokener *tok = json_tokener_new();
+    json_object *doc =
+        json_tokener_parse_ex(tok, body->len ? (const char *)body->data : "", (int)body->len);
+    json_object *v;
+
+    if (!doc || !json_object_object_get_ex(doc, "lifetime", &v) ||
+        !json_object_is_type(v, json_type_int) || json_object_get_int(v) < 1)
+        reply_control_error(out, 400, "expected {\"lifetime\": seconds >= 1}");
+    else {
+        sim_tokens_set_lifetime(srv->tokens, json_object_get_int(v));
+        take(out, sim_tokens_json(srv->tokens));
+    }
+    json_object_put(doc);
+    json_tokener_free(tok);
+}
+
 static void get_fleet(SimServer *srv, SimReply *out)
 {
     g_rw_lock_reader_lock(&srv->fleet_lock);
@@ -145,6 +164,10 @@ void sim_control_serve(SimServer *srv, const char *method, const char *path, con
         take(out, sim_faults_json(srv));
     } else if (post && strcmp(path, "/_sim/faults") == 0) {
         post_faults(srv, body, out);
+    } else if (get && strcmp(path, "/_sim/tokens") == 0) {
+        take(out, sim_tokens_json(srv->tokens));
+    } else if (post && strcmp(path, "/_sim/tokens") == 0) {
+        post_tokens(srv, body, out);
     } else if (get && strcmp(path, "/_sim/fleet") == 0) {
         get_fleet(srv, out);
     } else if (post && strcmp(path, "/_sim/fleet") == 0) {
@@ -153,7 +176,7 @@ void sim_control_serve(SimServer *srv, const char *method, const char *path, con
         sim_misbehave_control(srv, method, body, out);
     } else {
         reply_control_error(out, 404,
-                            "unknown control route (GET counts, requests, faults, fleet, "
-                            "misbehave; POST counts/reset, faults, fleet, misbehave)");
+                            "unknown control route (GET counts, requests, faults, tokens, fleet, "
+                            "misbehave; POST counts/reset, faults, tokens, fleet, misbehave)");
     }
 }

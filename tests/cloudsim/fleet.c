@@ -12,13 +12,15 @@
 #include <stdio.h>
 #include <string.h>
 
-const char *const sim_service_names[SIM_N_SERVICES] = {"taurusdb", "geminidb", "ddm"};
+const char *const sim_service_names[SIM_N_SERVICES] = {"taurusdb", "geminidb", "ddm",
+                                                       "rds",      "dds",      "gaussdb"};
 
 static void service_init(SimServiceData *d)
 {
     d->instances = g_array_new(FALSE, FALSE, sizeof(SimRecord));
     d->backups = g_array_new(FALSE, FALSE, sizeof(SimRecord));
     d->table_backups = g_array_new(FALSE, FALSE, sizeof(SimRecord));
+    d->project_backups = g_array_new(FALSE, FALSE, sizeof(SimRecord));
     d->instances_by_id = g_hash_table_new(g_str_hash, g_str_equal);
     d->by_instance =
         g_hash_table_new_full(g_str_hash, g_str_equal, NULL, (GDestroyNotify)g_ptr_array_unref);
@@ -29,6 +31,7 @@ static void service_clear(SimServiceData *d)
     g_array_unref(d->instances);
     g_array_unref(d->backups);
     g_array_unref(d->table_backups);
+    g_array_unref(d->project_backups);
     g_hash_table_unref(d->instances_by_id);
     g_hash_table_unref(d->by_instance);
 }
@@ -119,7 +122,7 @@ static void index_service(SimServiceData *d, SimService which, guint64 *n_backup
             g_hash_table_insert(d->instances_by_id, (gpointer)r->id, r);
     }
     *n_backups += d->backups->len + d->table_backups->len;
-    if (which != SIM_TAURUSDB)
+    if (which != SIM_TAURUSDB && which != SIM_RDS)
         return;
     for (guint i = 0; i < d->backups->len; i++) {
         SimRecord *r = &g_array_index(d->backups, SimRecord, i);
@@ -346,7 +349,9 @@ static gboolean load_service(SimFleet *f, SimProject *p, SimService s, json_obje
     }
     return load_records(f, d->instances, svc, "instances", FALSE, where, error) &&
            load_records(f, d->backups, svc, "backups", s == SIM_GEMINIDB, where, error) &&
-           load_records(f, d->table_backups, svc, "table_backups", s == SIM_GEMINIDB, where, error);
+           load_records(f, d->table_backups, svc, "table_backups", s == SIM_GEMINIDB, where,
+                        error) &&
+           load_records(f, d->project_backups, svc, "project_backups", FALSE, where, error);
 }
 
 static gboolean load_project(SimFleet *f, json_object *pj, guint index, GError **error)
@@ -486,6 +491,10 @@ static void dump_project(GString *out, const SimProject *p)
             if (s == SIM_GEMINIDB) {
                 g_string_append_c(out, ',');
                 dump_records(out, "table_backups", d->table_backups);
+            }
+            if (s == SIM_TAURUSDB) {
+                g_string_append_c(out, ',');
+                dump_records(out, "project_backups", d->project_backups);
             }
             g_string_append_c(out, '}');
         }

@@ -12,7 +12,7 @@
  * finish time, an instance without backups, backups of deleted instances; and an extra
  * project with an empty name follows the generated ones.
  */
-#include "sim.h"
+#include "gen_internal.h"
 
 #include <json-c/json.h>
 #include <string.h>
@@ -20,11 +20,7 @@
 
 /* ---------- random numbers ---------- */
 
-typedef struct {
-    guint64 s;
-} Rng;
-
-static guint64 rng_next(Rng *r)
+guint64 rng_next(Rng *r)
 {
     guint64 z = (r->s += 0x9e3779b97f4a7c15ULL);
 
@@ -33,7 +29,7 @@ static guint64 rng_next(Rng *r)
     return z ^ (z >> 31);
 }
 
-static guint64 rng_below(Rng *r, guint64 n)
+guint64 rng_below(Rng *r, guint64 n)
 {
     return n ? rng_next(r) % n : 0;
 }
@@ -49,7 +45,7 @@ static Rng rng_stream(guint64 seed, guint64 a, guint64 b, guint64 c)
 }
 
 /* n lower-case hex digits and a NUL. */
-static void rng_hex(Rng *r, char *out, int n)
+void rng_hex(Rng *r, char *out, int n)
 {
     static const char hex[] = "0123456789abcdef";
     guint64 v = 0;
@@ -63,7 +59,7 @@ static void rng_hex(Rng *r, char *out, int n)
     out[n] = '\0';
 }
 
-static void rng_uuid(Rng *r, char out[37])
+void rng_uuid(Rng *r, char out[37])
 {
     char h[33];
 
@@ -73,21 +69,9 @@ static void rng_uuid(Rng *r, char out[37])
 
 /* ---------- names and times ---------- */
 
-typedef enum {
-    NAME_STRING,
-    NAME_NUMBER,  /* "name":20260101 */
-    NAME_MISSING, /* no "name" member at all */
-} NameKind;
-
-typedef struct {
-    NameKind kind;
-    const char *text;
-} Name;
-
 /* The awkward names, used for instances and for backups.  LONG_A/LONG_B are filled in at
  * run time: 300 bytes of mixed 1- and 3-byte UTF-8 that differ only in their last 5
  * bytes, so they also collide once cut to 255 bytes. */
-enum { AWK_LONG_A = 13, AWK_LONG_B = 14, N_AWKWARD = 15 };
 static const Name awkward_template[N_AWKWARD] = {
     {NAME_STRING, "prod/eu-west"},
     {NAME_STRING, "nightly backup 01"},
@@ -107,13 +91,13 @@ static const Name awkward_template[N_AWKWARD] = {
 };
 
 /* The text a backup carries as instance_name for an instance of this name. */
-static const char *name_text(const Name *n)
+const char *name_text(const Name *n)
 {
     return n->kind == NAME_MISSING ? "" : n->text;
 }
 
 /* Appends `"name":<value>,` unless the name is missing. */
-static void append_name(GString *b, const Name *n)
+void append_name(GString *b, const Name *n)
 {
     if (n->kind == NAME_MISSING)
         return;
@@ -125,16 +109,12 @@ static void append_name(GString *b, const Name *n)
     g_string_append_c(b, ',');
 }
 
-static void append_member_str(GString *b, const char *key, const char *value)
+void append_member_str(GString *b, const char *key, const char *value)
 {
     g_string_append_printf(b, "\"%s\":", key);
     sim_json_append_string(b, value);
     g_string_append_c(b, ',');
 }
-
-#define T_2022 1640995200 /* 2022-01-01T00:00:00Z */
-#define T_2025 1735689600 /* 2025-01-01T00:00:00Z */
-#define T_2027 1798761600 /* 2027-01-01T00:00:00Z */
 
 static void civil(gint64 t, struct tm *tm)
 {
@@ -144,7 +124,7 @@ static void civil(gint64 t, struct tm *tm)
 }
 
 /* "YYYY-MM-DD HH:MM:SS" of local time t+offset (TaurusDB backups). */
-static void fmt_local(char *out, gsize n, gint64 t, int offset)
+void fmt_local(char *out, gsize n, gint64 t, int offset)
 {
     struct tm tm;
 
@@ -154,7 +134,7 @@ static void fmt_local(char *out, gsize n, gint64 t, int offset)
 }
 
 /* "YYYY-MM-DDTHH:MM:SS+hhmm" (offset >= -1 day) or, with zone FALSE, no zone at all. */
-static void fmt_iso(char *out, gsize n, gint64 t, int offset, gboolean zone)
+void fmt_iso(char *out, gsize n, gint64 t, int offset, gboolean zone)
 {
     struct tm tm;
     int a = ABS(offset);
@@ -179,11 +159,6 @@ static void fmt_compact(char *out, gsize n, gint64 t, int offset)
                tm.tm_hour, tm.tm_min, tm.tm_sec);
 }
 
-typedef struct {
-    const char *label;
-    int offset;
-} Zone;
-
 static const Zone taurus_zones[] = {
     {"UTC+08:00", 8 * 3600}, {"UTC", 0},          {"UTC-03:00", -3 * 3600},
     {"UTC+05:30", 19800},    {"UTC+01:00", 3600},
@@ -201,34 +176,6 @@ static const char *const gemini_types[][4] = {
 };
 
 /* ---------- the generator ---------- */
-
-typedef struct {
-    const SimGenParams *p;
-    SimFleet *f;
-    GString *b; /* the record being written */
-    Name awkward[N_AWKWARD];
-    char long_a[301], long_b[301];
-} Gen;
-
-typedef struct {
-    char id[64];
-    Name name;
-    const char *region;
-    const Zone *zone;       /* TaurusDB */
-    const char *const *gds; /* GeminiDB datastore row */
-    const char *status;
-    gint64 created;
-} Inst;
-
-typedef struct {
-    Name name;
-    const char *status;
-    gint64 begin;
-    gint64 end;            /* < 0: not finished, no finish time */
-    gboolean table;        /* GeminiDB: a DatabaseTable backup */
-    const char *inst_name; /* instance_name carried; NULL: the instance's */
-    const char *id;        /* NULL: random */
-} BackupSpec;
 
 static void add_instance(Gen *g, SimProject *proj, SimService s, Inst *in, Rng *r);
 
@@ -407,8 +354,9 @@ static void ddm_backup(Gen *g, const Inst *in, const BackupSpec *bs, const char 
                            auto_backup ? "auto_metadata" : "metadata");
 }
 
-static const char *const id_suffix[SIM_N_SERVICES][2] = {
-    {"in07", "br07"}, {"in06", "br06"}, {"in09", "br09"}};
+static const char *const id_suffix[SIM_N_SERVICES][2] = {{"in07", "br07"}, {"in06", "br06"},
+                                                         {"in09", "br09"}, {"in01", "br01"},
+                                                         {"in02", "br02"}, {"in14", "br14"}};
 
 static void add_backup(Gen *g, SimProject *proj, SimService s, const Inst *in, const BackupSpec *bs,
                        Rng *r)
@@ -424,14 +372,32 @@ static void add_backup(Gen *g, SimProject *proj, SimService s, const Inst *in, c
         g_snprintf(id, sizeof id, "%s%s", hex, id_suffix[s][1]);
     }
     g_string_truncate(g->b, 0);
+    if (s == SIM_TAURUSDB && in->status == NULL) {
+        /* A deleted TaurusDB instance's manual backups live on in the project-wide list
+         * only. */
+        gen_taurus_project_backup(g, in, bs, id, TRUE);
+        sim_fleet_add_record(g->f, d->project_backups, g->b->str, g->b->len, id, in->id,
+                             G_MININT64);
+        return;
+    }
     if (s == SIM_TAURUSDB)
         taurus_backup(g, in, bs, id, r);
     else if (s == SIM_GEMINIDB)
         gemini_backup(g, in, bs, id, r);
-    else
+    else if (s == SIM_DDM)
         ddm_backup(g, in, bs, id, r);
+    else
+        gen_more_backup(g, s, in, bs, id, r);
     sim_fleet_add_record(g->f, list, g->b->str, g->b->len, id, in->id,
                          s == SIM_GEMINIDB ? bs->begin : G_MININT64);
+    /* The project-wide list holds live instances' backups too (the client must not show
+     * them twice): one in three, manual or auto, so backup_type=manual matters. */
+    if (s == SIM_TAURUSDB && bs->begin % 3 == 0) {
+        g_string_truncate(g->b, 0);
+        gen_taurus_project_backup(g, in, bs, id, bs->begin % 2 == 0);
+        sim_fleet_add_record(g->f, d->project_backups, g->b->str, g->b->len, id, in->id,
+                             G_MININT64);
+    }
 }
 
 static const char *plain_status(SimService s, guint k)
@@ -474,8 +440,10 @@ static void add_instance(Gen *g, SimProject *proj, SimService s, Inst *in, Rng *
         taurus_instance(g, in, r);
     else if (s == SIM_GEMINIDB)
         gemini_instance(g, in, r);
-    else
+    else if (s == SIM_DDM)
         ddm_instance(g, in, r, proj->id);
+    else
+        gen_more_instance(g, s, in, r);
     sim_fleet_add_record(g->f, proj->svc[s].instances, g->b->str, g->b->len, in->id, NULL,
                          G_MININT64);
 }
@@ -484,6 +452,9 @@ static const char *const inst_statuses[SIM_N_SERVICES][6] = {
     {"ACTIVE", "FAILED", "BACKING UP", "FROZEN", "BUILD", "MODIFYING"},
     {"normal", "abnormal", "creating", "frozen", "data_disk_full", "normal"},
     {"RUNNING", "ABNORMAL", "CREATING", "FROZEN", "RUNNING", "RUNNING"},
+    {"ACTIVE", "FAILED", "BACKING UP", "FROZEN", "BUILD", "REBOOTING"},
+    {"normal", "abnormal", "creating", "frozen", "data_disk_full", "normal"},
+    {"ACTIVE", "FAILED", "BACKING UP", "FROZEN", "BUILD", "MODIFYING"},
 };
 
 /* An instance of service s: random id (unless id is given), zone and datastore. */
@@ -509,7 +480,8 @@ static void make_inst(Inst *in, SimService s, const char *region, const Name *na
 static void add_plain_instances(Gen *g, SimProject *proj, guint pi, const char *region, guint count,
                                 guint backups)
 {
-    static const char *const prefix[SIM_N_SERVICES] = {"gaussdb-mysql", "nosql", "ddm"};
+    static const char *const prefix[SIM_N_SERVICES] = {"gaussdb-mysql", "nosql", "ddm",
+                                                       "rds",           "dds",   "opengauss"};
 
     for (int s = 0; s < SIM_N_SERVICES; s++) {
         for (guint i = 0; i < count; i++) {
@@ -604,6 +576,9 @@ static const char *const mixed_statuses[SIM_N_SERVICES][4] = {
     {"COMPLETED", "FAILED", "BUILDING", "DELETING"},
     {"COMPLETED", "FAILED", "BUILDING", "DELETING"},
     {"normal", "abnormal", "creating", "deleting"},
+    {"COMPLETED", "FAILED", "BUILDING", "DELETING"},
+    {"COMPLETED", "FAILED", "BUILDING", "DELETING"},
+    {"COMPLETED", "FAILED", "BUILDING", "COMPLETED"},
 };
 
 /* One instance whose backups carry every awkward name, then one backup per status (the
@@ -650,7 +625,8 @@ static void add_awkward_instances(Gen *g, SimProject *proj, SimService s, const 
     add_instance(g, proj, s, &in, r);
 }
 
-/* Backups whose instance is gone (GeminiDB, DDM): two deleted instances sharing one
+/* Backups whose instance is gone (every service but RDS; TaurusDB's are in its project-wide
+ * list, as manual backups outlive the instance there): two deleted instances sharing one
  * instance_name, and one deleted instance whose backups carry different names — the
  * latest finished wins, and of the two finished last the greater id ("renamed-final"). */
 static void add_deleted_instances(Gen *g, SimProject *proj, SimService s, const char *region,
@@ -702,7 +678,8 @@ static gboolean add_extras(Gen *g, SimProject *proj, const char *region, GError 
             return FALSE;
         add_mixed_backups_instance(g, proj, s, region, &r);
         add_awkward_instances(g, proj, s, region, &r);
-        if (s != SIM_TAURUSDB)
+        /* RDS lists backups per instance only: a deleted RDS instance cannot be shown. */
+        if (s != SIM_RDS)
             add_deleted_instances(g, proj, s, region, &r);
     }
     return TRUE;

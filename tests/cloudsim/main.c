@@ -1,7 +1,7 @@
 /*
- * cloudsim — Huawei Cloud (IAM, TaurusDB, GeminiDB, DDM) on 127.0.0.1, for dbbackupfs's
- * tests, benchmarks and demo.  This file: the command line, the fleet's origin (generated
- * or loaded), start-up and a clean exit on SIGINT/SIGTERM.
+ * cloudsim — Huawei Cloud (IAM, TaurusDB, GeminiDB, DDM, RDS, DDS, GaussDB) on 127.0.0.1, for
+ * dbbackupfs's tests, benchmarks and demo.  This file: the command line, the fleet's origin
+ * (generated or loaded), start-up and a clean exit on SIGINT/SIGTERM.
  */
 #include "server.h"
 
@@ -11,8 +11,9 @@
 #include <string.h>
 
 static const char summary[] =
-    "Plays Huawei Cloud for dbbackupfs under the path prefixes /iam, /taurusdb, /geminidb and\n"
-    "/ddm, so endpoint=http://127.0.0.1:PORT/{service} reaches it.  When ready it prints one\n"
+    "Plays Huawei Cloud for dbbackupfs under the path prefixes /iam, /taurusdb, /geminidb,\n"
+    "/ddm, /rds, /dds and /gaussdb, so endpoint=http://127.0.0.1:PORT/{service} reaches it.  When "
+    "ready it prints one\n"
     "line, \"cloudsim listening on http://ADDR:PORT\", and serves until SIGINT or SIGTERM.";
 
 static const char description[] =
@@ -33,6 +34,20 @@ static const char description[] =
     "                                             errors as {errCode, externalMessage}\n"
     "  GET /ddm/v3/{pid}/backups                  offset, limit 1..128 (10); total, offset,\n"
     "                                             limit; file_size a number\n"
+    "  GET /taurusdb/v3/{pid}/backups             project-wide (reference 2.3): instance_id,\n"
+    "                                             backup_type=auto|manual, offset, limit\n"
+    "                                             1..100 (100); total_count int\n"
+    "  GET /{rds,dds,gaussdb}/v3/{pid}/instances  offset, limit 1..100 (100); total_count int\n"
+    "  GET /rds/v3/{pid}/backups                  instance_id required (400 without, 404\n"
+    "                                             unknown), offset, limit 1..100 (100)\n"
+    "  GET /{dds,gaussdb}/v3/{pid}/backups        project-wide, instance_id optional; offset,\n"
+    "                                             limit 1..100 (100); total_count int\n"
+    "  POST /iam/v3/auth/tokens                   password auth (user " SIM_IAM_USER ", password\n"
+    "                                             " SIM_IAM_PASSWORD ", domain " SIM_IAM_DOMAIN
+    "):\n"
+    "                                             201, X-Subject-Token scoped to scope.project\n"
+    "                                             (id or name) or the domain, expiring after\n"
+    "                                             --token-lifetime; expired: 401\n"
     "  A bad offset or limit answers 400 {error_code, error_msg}; an unknown route 404\n"
     "  APIG.0101; an unknown project id 404 (given a valid credential).\n"
     "  With --ddm-offset page both DDM routes read offset as a 0-based page number:\n"
@@ -72,6 +87,8 @@ static const char description[] =
     "                           deep, invalid_json, invalid_utf8, wide{levels,elements},\n"
     "                           redirect, change}; {} stops\n"
     "                           (see tests/cloudsim/misbehave.c)\n"
+    "  GET  /_sim/tokens        {lifetime, issued{<project id>|domain: n}}: password tokens\n"
+    "  POST /_sim/tokens        {lifetime}: the lifetime of tokens issued from now on\n"
     "  GET  /_sim/fleet         the fleet document: the ground truth\n"
     "  POST /_sim/fleet         replace the fleet atomically with a fleet document\n"
     "\n"
@@ -80,7 +97,8 @@ static const char description[] =
     "   \"projects\":[{\"record\":{IAM project as served}, \"token\":\"simtoken-<id>\",\n"
     "     \"taurusdb\":{\"instances\":[..],\"backups\":[..]},\n"
     "     \"geminidb\":{\"instances\":[..],\"backups\":[type=Instance],\"table_backups\":[..]},\n"
-    "     \"ddm\":{\"instances\":[..],\"backups\":[..]}}]}\n"
+    "     \"ddm\":{\"instances\":[..],\"backups\":[..]}, \"rds\", \"dds\", \"gaussdb\": the same;\n"
+    "     taurusdb also \"project_backups\":[..], its project-wide list}]}\n"
     "  Records are served exactly as given (re-serialised compactly), in this order.\n"
     "  --ak/--sk/--domain-id override the file's credentials.  A project without service\n"
     "  members (MOS) holds no databases.  GeminiDB/DDM backups whose instance_id is not\n"
@@ -109,6 +127,7 @@ typedef struct {
     gboolean outage;
     gint64 fault_seed;
     gboolean quiet;
+    gint token_lifetime;
 } Options;
 
 static void options_clear(Options *o)
@@ -133,7 +152,7 @@ static gboolean parse_options(int *argc, char ***argv, Options *o, GError **erro
          "Instances per service per project (3)", "N"},
         {"backups", 0, 0, G_OPTION_ARG_INT, &o->backups, "Backups per instance (5)", "N"},
         {"no-extras", 0, 0, G_OPTION_ARG_NONE, &o->no_extras,
-         "Only plain records: projects x 3 services x instances x backups", NULL},
+         "Only plain records: projects x 6 services x instances x backups", NULL},
         {"fleet", 0, 0, G_OPTION_ARG_FILENAME, &o->fleet_file,
          "Load the fleet from a fleet document instead of generating it", "FILE"},
         {"dump-fleet", 0, 0, G_OPTION_ARG_FILENAME, &o->dump_file,
@@ -158,6 +177,8 @@ static gboolean parse_options(int *argc, char ***argv, Options *o, GError **erro
         {"outage", 0, 0, G_OPTION_ARG_NONE, &o->outage, "Answer every API request 503", NULL},
         {"fault-seed", 0, 0, G_OPTION_ARG_INT64, &o->fault_seed, "Seed of the fault RNG (1)", "N"},
         {"quiet", 0, 0, G_OPTION_ARG_NONE, &o->quiet, "No log line per request", NULL},
+        {"token-lifetime", 0, 0, G_OPTION_ARG_INT, &o->token_lifetime,
+         "Seconds an IAM password token lives (86400)", "SECONDS"},
         G_OPTION_ENTRY_NULL,
     };
     g_autoptr(GOptionContext) ctx = g_option_context_new(NULL);
@@ -181,8 +202,8 @@ static gboolean check_options(const Options *o, int argc, GError **error)
         bad = "--projects, --instances and --backups must be >= 0";
     else if (strcmp(o->ddm_offset, "item") != 0 && strcmp(o->ddm_offset, "page") != 0)
         bad = "--ddm-offset must be item or page";
-    else if (o->latency_ms < 0 || o->retry_after < 0)
-        bad = "--latency-ms and --retry-after must be >= 0";
+    else if (o->latency_ms < 0 || o->retry_after < 0 || o->token_lifetime < 0)
+        bad = "--latency-ms, --retry-after and --token-lifetime must be >= 0";
     for (gsize i = 0; !bad && i < G_N_ELEMENTS(rates); i++)
         if (!(rates[i] >= 0 && rates[i] <= 1))
             bad = "rates must be between 0 and 1";
@@ -252,6 +273,7 @@ static int run(const Options *o)
         .port = (guint)o->port,
         .ddm_page_offset = strcmp(o->ddm_offset, "page") == 0,
         .quiet = o->quiet,
+        .token_lifetime = o->token_lifetime,
         .fault_seed = (guint64)o->fault_seed,
         .faults = {o->latency_ms, o->error_rate, o->throttle_rate, o->reset_rate, o->truncate_rate,
                    o->retry_after, o->outage},

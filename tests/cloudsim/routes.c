@@ -12,8 +12,10 @@
 #include <string.h>
 
 const char *const sim_route_names[SIM_N_ROUTES] = {
-    "iam.projects",     "taurusdb.instances", "taurusdb.backups", "geminidb.instances",
-    "geminidb.backups", "ddm.instances",      "ddm.backups",      "unknown",
+    "iam.projects",      "taurusdb.instances", "taurusdb.backups", "geminidb.instances",
+    "geminidb.backups",  "ddm.instances",      "ddm.backups",      "taurusdb.project_backups",
+    "rds.instances",     "rds.backups",        "dds.instances",    "dds.backups",
+    "gaussdb.instances", "gaussdb.backups",    "iam.tokens",       "unknown",
 };
 
 /* ---------- matching ---------- */
@@ -31,6 +33,13 @@ static const RouteSpec route_table[] = {
     {SIM_ROUTE_GEMINIDB_BACKUPS, "/geminidb/v4/*/backups"},
     {SIM_ROUTE_DDM_INSTANCES, "/ddm/v1/*/instances"},
     {SIM_ROUTE_DDM_BACKUPS, "/ddm/v3/*/backups"},
+    {SIM_ROUTE_TAURUSDB_PROJECT_BACKUPS, "/taurusdb/v3/*/backups"},
+    {SIM_ROUTE_RDS_INSTANCES, "/rds/v3/*/instances"},
+    {SIM_ROUTE_RDS_BACKUPS, "/rds/v3/*/backups"},
+    {SIM_ROUTE_DDS_INSTANCES, "/dds/v3/*/instances"},
+    {SIM_ROUTE_DDS_BACKUPS, "/dds/v3/*/backups"},
+    {SIM_ROUTE_GAUSSDB_INSTANCES, "/gaussdb/v3/*/instances"},
+    {SIM_ROUTE_GAUSSDB_BACKUPS, "/gaussdb/v3/*/backups"},
 };
 
 static gboolean match_one(const RouteSpec *spec, char **segs, SimRouteMatch *m)
@@ -70,6 +79,8 @@ void sim_route_match(const char *method, const char *path, SimRouteMatch *m)
     /* The gateway ignores one trailing slash (the SDKs sign both forms alike). */
     if (len > 1 && p[len - 1] == '/')
         p[len - 1] = '\0';
+    if (strcmp(method, "POST") == 0 && strcmp(p, "/iam/v3/auth/tokens") == 0)
+        m->route = SIM_ROUTE_IAM_TOKENS;
     if (strcmp(method, "GET") != 0)
         return;
     segs = g_strsplit(p, "/", -1);
@@ -117,6 +128,7 @@ static const PageRules taurus_rules = {"DBS.200001", ERR_STD, 100, 100};
 static const PageRules gemini_rules = {"DBS.200001", ERR_STD, 100, 100};
 static const PageRules ddm_v1_rules = {"DBS.280001", ERR_DDM_V1, 128, 10};
 static const PageRules ddm_v3_rules = {"DBS.280001", ERR_STD, 128, 10};
+static const PageRules std_rules = {"DBS.200001", ERR_STD, 100, 100}; /* RDS, DDS, GaussDB */
 
 static const char *arg(struct MHD_Connection *c, const char *key)
 {
@@ -232,14 +244,20 @@ static void serve_instances(struct MHD_Connection *c, const SimServiceData *d,
     g_string_append_printf(out->body, "],\"total_count\":%" G_GINT64_FORMAT "}", n);
 }
 
-static void serve_taurus_backups(struct MHD_Connection *c, const SimServiceData *d,
-                                 const char *instance_id, SimReply *out)
+/* One instance's backups (TaurusDB: the instance in the path, totals as strings as in seed
+ * 000; RDS: the instance in the query, totals as numbers). */
+static void serve_instance_backups(struct MHD_Connection *c, const SimServiceData *d,
+                                   const char *instance_id, gboolean total_as_string, SimReply *out)
 {
     const GPtrArray *list;
     gint64 offset, limit, n;
 
     if (!page_params(c, &taurus_rules, &offset, &limit, out))
         return;
+    if (!instance_id || !*instance_id) {
+        sim_reply_error(out, 400, "DBS.200001", "Invalid parameter: instance_id is required.");
+        return;
+    }
     if (!g_hash_table_contains(d->instances_by_id, instance_id)) {
         sim_reply_error(out, 404, "DBS.200022", "Instance not found.");
         return;
@@ -250,8 +268,10 @@ static void serve_taurus_backups(struct MHD_Connection *c, const SimServiceData 
     out->body = new_body(page_count(n, offset, limit));
     g_string_append(out->body, "{\"backups\":[");
     append_ptr_range(out->body, list, offset, limit);
-    /* The per-instance backup API sends its total as a string (seed 000). */
-    g_string_append_printf(out->body, "],\"total_count\":\"%" G_GINT64_FORMAT "\"}", n);
+    g_string_append_printf(out->body,
+                           total_as_string ? "],\"total_count\":\"%" G_GINT64_FORMAT "\"}"
+                                           : "],\"total_count\":%" G_GINT64_FORMAT "}",
+                           n);
 }
 
 /* ---------- GeminiDB ---------- */
@@ -379,6 +399,61 @@ static void serve_ddm_backups(struct MHD_Connection *c, const SimServiceData *d,
                            n, offset, limit);
 }
 
+/* ---------- RDS, DDS, GaussDB and TaurusDB's project-wide list ---------- */
+
+/* Does the record carry "type":"<type>"?  Records are compact JSON this simulator wrote or
+ * json-c re-serialised, so the member's text is exact. */
+static gboolean record_has_type(const SimRecord *r, const char *type)
+{
+    g_autofree char *needle = g_strdup_printf("\"type\":\"%s\"", type);
+
+    return g_strstr_len(r->json, r->len, needle) != NULL;
+}
+
+/* {"backups":[...],"total_count":N} of the records of `list` matching instance_id (when
+ * given) and "type" (when given). */
+static void serve_filtered_backups(struct MHD_Connection *c, const GArray *list,
+                                   const char *instance_id, const char *type, SimReply *out)
+{
+    g_autoptr(GPtrArray) hits = g_ptr_array_new();
+    gint64 offset, limit;
+
+    if (!page_params(c, &std_rules, &offset, &limit, out))
+        return;
+    for (guint i = 0; i < list->len; i++) {
+        const SimRecord *r = &g_array_index(list, SimRecord, i);
+
+        if ((!instance_id || g_strcmp0(instance_id, r->instance_id) == 0) &&
+            (!type || record_has_type(r, type)))
+            g_ptr_array_add(hits, (gpointer)r);
+    }
+    out->status = 200;
+    out->body = new_body(page_count(hits->len, offset, limit));
+    g_string_append(out->body, "{\"backups\":[");
+    append_ptr_range(out->body, hits, offset, limit);
+    g_string_append_printf(out->body, "],\"total_count\":%u}", hits->len);
+}
+
+/* DDS and GaussDB: GET /v3/{pid}/backups, instance_id an optional filter. */
+static void serve_project_backups(struct MHD_Connection *c, const SimServiceData *d, SimReply *out)
+{
+    serve_filtered_backups(c, d->backups, arg(c, "instance_id"), NULL, out);
+}
+
+/* TaurusDB's GET /v3/{pid}/backups (reference §2.3): backup_type auto or manual. */
+static void serve_taurus_project_backups(struct MHD_Connection *c, const SimServiceData *d,
+                                         SimReply *out)
+{
+    const char *type = arg(c, "backup_type");
+
+    if (type && strcmp(type, "auto") != 0 && strcmp(type, "manual") != 0) {
+        sim_reply_error(out, 400, "DBS.200001",
+                        "Invalid parameter: backup_type must be auto or manual.");
+        return;
+    }
+    serve_filtered_backups(c, d->project_backups, arg(c, "instance_id"), type, out);
+}
+
 /* ---------- dispatch ---------- */
 
 static void serve_project_route(SimServer *srv, struct MHD_Connection *c, const SimProject *p,
@@ -392,7 +467,7 @@ static void serve_project_route(SimServer *srv, struct MHD_Connection *c, const 
         serve_instances(c, &svc[SIM_TAURUSDB], &taurus_rules, out);
         break;
     case SIM_ROUTE_TAURUSDB_BACKUPS:
-        serve_taurus_backups(c, &svc[SIM_TAURUSDB], m->instance_id, out);
+        serve_instance_backups(c, &svc[SIM_TAURUSDB], m->instance_id, TRUE, out);
         break;
     case SIM_ROUTE_GEMINIDB_INSTANCES:
         serve_instances(c, &svc[SIM_GEMINIDB], &gemini_rules, out);
@@ -406,6 +481,28 @@ static void serve_project_route(SimServer *srv, struct MHD_Connection *c, const 
     case SIM_ROUTE_DDM_BACKUPS:
         serve_ddm_backups(c, &svc[SIM_DDM], page_mode, out);
         break;
+    case SIM_ROUTE_TAURUSDB_PROJECT_BACKUPS:
+        serve_taurus_project_backups(c, &svc[SIM_TAURUSDB], out);
+        break;
+    case SIM_ROUTE_RDS_INSTANCES:
+        serve_instances(c, &svc[SIM_RDS], &std_rules, out);
+        break;
+    case SIM_ROUTE_RDS_BACKUPS:
+        /* RDS: instance_id is a required query parameter (reference §10). */
+        serve_instance_backups(c, &svc[SIM_RDS], arg(c, "instance_id"), FALSE, out);
+        break;
+    case SIM_ROUTE_DDS_INSTANCES:
+        serve_instances(c, &svc[SIM_DDS], &std_rules, out);
+        break;
+    case SIM_ROUTE_DDS_BACKUPS:
+        serve_project_backups(c, &svc[SIM_DDS], out);
+        break;
+    case SIM_ROUTE_GAUSSDB_INSTANCES:
+        serve_instances(c, &svc[SIM_GAUSSDB], &std_rules, out);
+        break;
+    case SIM_ROUTE_GAUSSDB_BACKUPS:
+        serve_project_backups(c, &svc[SIM_GAUSSDB], out);
+        break;
     default:
         g_assert_not_reached();
     }
@@ -414,9 +511,27 @@ static void serve_project_route(SimServer *srv, struct MHD_Connection *c, const 
 static void reply_unauthorized(SimReply *out, SimAuthResult why)
 {
     sim_reply_error(out, 401, "APIG.0301",
-                    why == SIM_AUTH_BAD_TOKEN
+                    why == SIM_AUTH_EXPIRED_TOKEN
+                        ? "Incorrect IAM authentication information: the token has expired"
+                    : why == SIM_AUTH_BAD_TOKEN
                         ? "Incorrect IAM authentication information: decrypt token fail"
                         : "Incorrect IAM authentication information: verify aksk signature fail");
+}
+
+/* A token IAM issued here (password authentication), else the fleet's credentials. */
+static SimAuthResult check_auth(SimServer *srv, const SimFleet *f, struct MHD_Connection *c,
+                                const char *method, const char *path, const GByteArray *body,
+                                const char *project_id)
+{
+    const char *token = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "X-Auth-Token");
+    gboolean issued = FALSE;
+    SimAuthResult auth = SIM_AUTH_BAD_TOKEN;
+
+    if (token && !MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Authorization"))
+        auth = sim_tokens_check(srv->tokens, token, project_id, &issued);
+    if (issued)
+        return auth;
+    return sim_auth_check(f, c, method, path, body, project_id, g_get_real_time() / G_USEC_PER_SEC);
 }
 
 void sim_api_serve(SimServer *srv, struct MHD_Connection *c, const SimRouteMatch *m,
@@ -433,8 +548,12 @@ void sim_api_serve(SimServer *srv, struct MHD_Connection *c, const SimRouteMatch
     }
     g_rw_lock_reader_lock(&srv->fleet_lock);
     f = srv->fleet;
-    auth =
-        sim_auth_check(f, c, method, path, body, m->project_id, g_get_real_time() / G_USEC_PER_SEC);
+    if (m->route == SIM_ROUTE_IAM_TOKENS) {
+        /* Password authentication needs no prior credential. */
+        sim_tokens_serve(srv, f, body, out);
+        goto out;
+    }
+    auth = check_auth(srv, f, c, method, path, body, m->project_id);
     if (auth != SIM_AUTH_OK) {
         reply_unauthorized(out, auth);
         goto out;

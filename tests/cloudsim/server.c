@@ -124,6 +124,9 @@ static enum MHD_Result send_reply(SimServer *srv, struct MHD_Connection *c, SimR
     request_id(srv, rid);
     MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json");
     MHD_add_response_header(resp, "X-Request-Id", rid);
+    if (r->subject_token)
+        MHD_add_response_header(resp, "X-Subject-Token", r->subject_token);
+    g_clear_pointer(&r->subject_token, g_free);
     if (r->status == 429) {
         char ra[16];
 
@@ -525,6 +528,7 @@ SimServer *sim_server_start(const SimConfig *cfg, SimFleet *fleet, guint *port, 
     srv->request_id_salt = (guint64)g_get_real_time() ^ ((guint64)g_random_int() << 32);
     srv->fleet = fleet;
     srv->misbehave = sim_misbehave_new();
+    srv->tokens = sim_tokens_new(cfg->token_lifetime);
     srv->log = g_new0(SimLogEntry, SIM_LOG_CAPACITY);
     for (guint i = 0; i < SIM_LOG_CAPACITY; i++)
         srv->log[i].seq = G_MAXUINT64;
@@ -560,6 +564,7 @@ void sim_server_stop(SimServer *srv)
         MHD_stop_daemon(srv->daemon);
     sim_fleet_free(srv->fleet);
     sim_misbehave_free(srv->misbehave);
+    sim_tokens_free(srv->tokens);
     for (guint i = 0; i < SIM_LOG_CAPACITY; i++) {
         g_free(srv->log[i].path);
         g_free(srv->log[i].query);

@@ -14,6 +14,8 @@
 
 G_BEGIN_DECLS
 
+typedef struct SimTokens SimTokens;
+
 typedef enum {
     SIM_ROUTE_IAM_PROJECTS,
     SIM_ROUTE_TAURUSDB_INSTANCES,
@@ -22,6 +24,14 @@ typedef enum {
     SIM_ROUTE_GEMINIDB_BACKUPS,
     SIM_ROUTE_DDM_INSTANCES,
     SIM_ROUTE_DDM_BACKUPS,
+    SIM_ROUTE_TAURUSDB_PROJECT_BACKUPS,
+    SIM_ROUTE_RDS_INSTANCES,
+    SIM_ROUTE_RDS_BACKUPS,
+    SIM_ROUTE_DDS_INSTANCES,
+    SIM_ROUTE_DDS_BACKUPS,
+    SIM_ROUTE_GAUSSDB_INSTANCES,
+    SIM_ROUTE_GAUSSDB_BACKUPS,
+    SIM_ROUTE_IAM_TOKENS, /* POST */
     SIM_ROUTE_UNKNOWN,
     SIM_N_ROUTES,
 } SimRoute;
@@ -57,6 +67,7 @@ typedef struct {
     guint port;               /* 0: any free port */
     gboolean ddm_page_offset; /* DDM reads offset as a 0-based page number */
     gboolean quiet;
+    gint token_lifetime; /* seconds a password token lives (0: 24 h) */
     guint64 fault_seed;
     SimFaults faults;
 } SimConfig;
@@ -95,6 +106,8 @@ typedef struct {
     guint64 next_seq;
     guint64 log_begin; /* the first seq since the last reset */
 
+    SimTokens *tokens; /* IAM password tokens issued (tokens.c) */
+
     gint request_ids; /* atomic */
     guint64 request_id_salt;
     struct MHD_Daemon *daemon;
@@ -104,6 +117,7 @@ typedef struct {
 typedef struct {
     guint status;
     GString *body;
+    char *subject_token; /* sent as X-Subject-Token (IAM), or NULL; owned */
 } SimReply;
 
 /* --- server.c --- */
@@ -138,6 +152,7 @@ typedef enum {
     SIM_AUTH_OK,
     SIM_AUTH_BAD_SIGNATURE, /* no credential, or an AK/SK signature that does not verify */
     SIM_AUTH_BAD_TOKEN,     /* unknown token, or one of another project */
+    SIM_AUTH_EXPIRED_TOKEN, /* an issued token past its expires_at */
 } SimAuthResult;
 
 /* path_project_id NULL: any valid credential will do (IAM).  A token is valid for its own
@@ -156,6 +171,21 @@ void sim_misbehave_control(SimServer *srv, const char *method, const GByteArray 
  * reply's body (streams, redirects).  TRUE when it misbehaved. */
 gboolean sim_misbehave_apply(SimServer *srv, struct MHD_Connection *c, SimRoute route, SimReply *r,
                              struct MHD_Response **response);
+/* --- tokens.c: IAM password authentication --- */
+SimTokens *sim_tokens_new(gint lifetime);
+void sim_tokens_free(SimTokens *t);
+/* POST /iam/v3/auth/tokens: 201 with X-Subject-Token for the fleet's IAM user, scoped to a
+ * project (by id or name) or to the domain; 400/401 otherwise. */
+void sim_tokens_serve(SimServer *srv, const SimFleet *f, const GByteArray *body, SimReply *out);
+/* A token this server issued: SIM_AUTH_OK when valid for path_project_id (NULL: IAM, any
+ * scope), SIM_AUTH_EXPIRED_TOKEN or SIM_AUTH_BAD_TOKEN otherwise.  *issued FALSE: not one of
+ * ours (the fleet's checks apply). */
+SimAuthResult sim_tokens_check(SimTokens *t, const char *token, const char *path_project_id,
+                               gboolean *issued);
+/* {"lifetime":s,"issued":{"<project id>"|"domain":n}} — tokens issued per scope. */
+GString *sim_tokens_json(SimTokens *t);
+/* Sets the lifetime of tokens issued from now on. */
+void sim_tokens_set_lifetime(SimTokens *t, gint lifetime);
 
 /* --- control.c --- */
 /* Answers a /_sim request. */

@@ -17,10 +17,14 @@ typedef enum {
     SIM_TAURUSDB,
     SIM_GEMINIDB,
     SIM_DDM,
+    SIM_RDS,
+    SIM_DDS,
+    SIM_GAUSSDB,
     SIM_N_SERVICES,
 } SimService;
 
-/* "taurusdb", "geminidb", "ddm" — the fleet document's member names and path prefixes. */
+/* "taurusdb", "geminidb", "ddm", "rds", "dds", "gaussdb" — the fleet document's member
+ * names and path prefixes. */
 extern const char *const sim_service_names[SIM_N_SERVICES];
 
 typedef struct {
@@ -35,8 +39,9 @@ typedef struct {
     GArray *instances;           /* SimRecord, in served order */
     GArray *backups;             /* SimRecord; for GeminiDB the type=Instance list */
     GArray *table_backups;       /* SimRecord; GeminiDB type=DatabaseTable, empty elsewhere */
+    GArray *project_backups;     /* SimRecord; TaurusDB's project-wide list, empty elsewhere */
     GHashTable *instances_by_id; /* instance id -> SimRecord* into instances */
-    GHashTable *by_instance;     /* TaurusDB: instance id -> GPtrArray of SimRecord* (backups) */
+    GHashTable *by_instance;     /* TaurusDB, RDS: instance id -> GPtrArray of SimRecord* */
 } SimServiceData;
 
 typedef struct {
@@ -60,6 +65,11 @@ typedef struct {
     guint64 n_instances;
     guint64 n_backups;
 } SimFleet;
+
+/* IAM password authentication (POST /iam/v3/auth/tokens): the one user of the account. */
+#define SIM_IAM_USER     "simuser"
+#define SIM_IAM_PASSWORD "sim-Passw0rd!"
+#define SIM_IAM_DOMAIN   "simaccount"
 
 /* Default credentials (the domain id is 32 characters, like Huawei's). */
 #define SIM_DEFAULT_AK        "AKSIMULATOR00000000000"
@@ -97,6 +107,9 @@ typedef struct {
 } SimGenParams;
 
 SimFleet *sim_fleet_generate(const SimGenParams *p, GError **error);
+
+/* Writers of the records of rds, dds, gaussdb and TaurusDB's project-wide list
+ * (gen_more.c; see gen_internal.h). */
 
 /* --- embedded seed documents (generated seeds.c) --- */
 extern const char sim_seed_taurusdb[]; /* seed 000 */

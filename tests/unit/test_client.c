@@ -357,10 +357,11 @@ static void append_backups(GString *snap, GPtrArray *list)
     }
 }
 
-/* The project's TaurusDB backups of one instance, in truth order. */
-static GArray *truth_taurus_backups(const Fleet *f, guint p, const char *instance_id)
+/* The project's backups of one instance of a per-instance service, in truth order. */
+static GArray *truth_instance_backups(const Fleet *f, guint p, const char *service,
+                                      const char *instance_id)
 {
-    g_autoptr(GArray) all = truth_list(f, p, "taurusdb", "backups");
+    g_autoptr(GArray) all = truth_list(f, p, service, "backups");
     GArray *mine = g_array_new(FALSE, FALSE, sizeof(DbbSpan));
 
     for (guint i = 0; i < all->len; i++) {
@@ -407,7 +408,7 @@ static void snapshot_service(DbbClient *client, const Fleet *f, guint p, const D
         g_string_append_printf(snap, " %s|%s|%" G_GINT64_FORMAT "\n", in->id, in->name, in->mtime);
         if (service->backup_scope == DBB_BACKUPS_PER_INSTANCE) {
             g_autoptr(GPtrArray) list = backups_of(client, service, project, in->id);
-            g_autoptr(GArray) truth = truth_taurus_backups(f, p, in->id);
+            g_autoptr(GArray) truth = truth_instance_backups(f, p, service->name, in->id);
             expect_backups(f, truth, list, in->id);
             append_backups(snap, list);
         }
