@@ -52,6 +52,13 @@ GPtrArray *dbb_service_list_backups(DbbClient *client, const DbbService *service
                                     const DbbProject *project, const char *instance_id,
                                     GError **error);
 
+/* deleted.c: `instances` (taken) followed by one instance per instance_id of `backups`
+ * (borrowed; copies are kept) that `instances` does not list, carrying those backups (see
+ * DbbInstance.backups).  Backups of listed instances are left out: their own listing shows
+ * them. */
+GPtrArray *dbb_instances_add_deleted(const DbbService *service, GPtrArray *instances,
+                                     const GPtrArray *backups);
+
 /* iam.c */
 GPtrArray *dbb_iam_list_projects(DbbClient *client, GError **error);
 /* The projects of an IAM response body (exposed for tests). */

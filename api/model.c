@@ -42,6 +42,8 @@ void dbb_instance_free(gpointer p)
         return;
     g_free(instance->id);
     g_free(instance->name);
+    if (instance->backups != NULL)
+        g_ptr_array_unref(instance->backups);
     g_free(instance);
 }
 
@@ -58,6 +60,20 @@ void dbb_backup_free(gpointer p)
     g_free(backup->status);
     g_free(backup->raw);
     g_free(backup);
+}
+
+DbbBackup *dbb_backup_copy(const DbbBackup *b)
+{
+    DbbBackup *c = g_new0(DbbBackup, 1);
+
+    *c = *b;
+    c->id = g_strdup(b->id);
+    c->name = g_strdup(b->name);
+    c->instance_id = g_strdup(b->instance_id);
+    c->instance_name = g_strdup(b->instance_name);
+    c->status = g_strdup(b->status);
+    c->raw = g_strndup(b->raw, b->raw_len);
+    return c;
 }
 
 char *dbb_region_from_project_name(const char *name)

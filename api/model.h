@@ -19,11 +19,21 @@ typedef struct {
     char *region; /* region for endpoint templates: the name up to the first '_' */
 } DbbProject;
 
+/* The instance ID given to backups whose record names none, where an instance is made for
+ * them (the filesystem names such a directory the same way). */
+#define DBB_NO_INSTANCE_ID "no-instance-id"
+
 /* A database instance as its service's instance listing shows it. */
 typedef struct {
     char *id;     /* never NULL */
     char *name;   /* a string as received, a number's text, or NULL when missing/other */
     gint64 mtime; /* `updated`, else `created`, as UTC epoch seconds; 0 when unknown */
+    /* NULL for a listed instance.  For an instance the service no longer lists but whose
+     * backups a project-wide listing still holds (a deleted one), those backups (DbbBackup,
+     * owned): they are its whole backup listing, and no per-instance listing exists.  Such
+     * instances come after every listed one; name is the instance_name of the most
+     * recently finished backup (ties: the greater backup id), mtime 0. */
+    GPtrArray *backups;
 } DbbInstance;
 
 /* One backup record. */
@@ -46,6 +56,7 @@ DbbProject *dbb_project_copy(const DbbProject *p);
 void dbb_project_free(gpointer p);
 void dbb_instance_free(gpointer p);
 void dbb_backup_free(gpointer p);
+DbbBackup *dbb_backup_copy(const DbbBackup *b);
 
 /* Region of a project name: the part before the first '_' ("ap-southeast-1_dev" ->
  * "ap-southeast-1"); NULL when the name is empty. Newly allocated. */

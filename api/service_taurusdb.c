@@ -6,6 +6,8 @@
  * total_count and every record field are strings (the paginator sends decimal text either
  * way and reads totals leniently).  created/updated there carry no zone: they are local
  * times in the record's own time_zone ("UTC+08:00").  size is in size_unit, KB by default.
+ * Deleted instances' manual backups are found through the project-wide GET
+ * /v3/{project_id}/backups, fetched with the instance listing (see deleted_backups).
  */
 #include "service_ops.h"
 
@@ -28,6 +30,27 @@ static const DbbListingTable taurusdb_backups[] = {{
     .limit = 100,
 }};
 
+/* The project-wide list (reference §2.3), for deleted instances only: automated backups go
+ * with their instance, manual ones are kept, so only those are asked for.  Its records
+ * differ from the per-instance ones: begin_time/end_time with an offset, size a float of
+ * MB. */
+static const DbbQueryParam manual_only[] = {{"backup_type", "manual"}};
+static const DbbBackupFields project_fields = {
+    .start_field = "begin_time",
+    .finish_field = "end_time",
+    .size_field = "size",
+    .default_unit = 1024 * 1024,
+};
+static const DbbListingTable taurusdb_deleted_backups = {
+    .path_template = "/v3/{project_id}/backups",
+    .items_member = "backups",
+    .total_member = "total_count",
+    .limit = 100,
+    .query = manual_only,
+    .n_query = G_N_ELEMENTS(manual_only),
+    .fields = &project_fields,
+};
+
 static const DbbServiceOps taurusdb_ops = {
     .host = {"gaussdb", taurusdb_hosts, G_N_ELEMENTS(taurusdb_hosts)},
     .instances =
@@ -48,6 +71,7 @@ static const DbbServiceOps taurusdb_ops = {
             .size_unit_field = "size_unit",
             .default_unit = 1024,
         },
+    .deleted_backups = &taurusdb_deleted_backups,
 };
 
 const DbbService dbb_service_taurusdb = {

@@ -217,29 +217,26 @@ void dbb_service_spec_init(DbbPaginateSpec *spec, const DbbService *service,
 
 /* ---- listings ---- */
 
-GPtrArray *dbb_service_list_instances(DbbClient *client, const DbbService *service,
-                                      const DbbProject *project, GError **error)
-{
-    return dbb_client_fetch_listing(client, service, project, &service->ops->instances, FALSE, NULL,
-                                    error);
-}
-
 typedef struct {
     DbbClient *client;
     const DbbService *service;
     const DbbProject *project;
     const DbbListingTable *table;
+    gboolean is_backups;
     const char *instance_id;
     GPtrArray *result;
     GError *error;
 } ListingJob;
+
+/* The listings' results made into one (the jobs' results may be stolen). */
+typedef GPtrArray *(*CombineFunc)(const DbbService *service, ListingJob *jobs, gsize n);
 
 static gpointer run_job(gpointer data)
 {
     ListingJob *job = data;
 
     job->result = dbb_client_fetch_listing(job->client, job->service, job->project, job->table,
-                                           TRUE, job->instance_id, &job->error);
+                                           job->is_backups, job->instance_id, &job->error);
     return NULL;
 }
 
@@ -247,6 +244,9 @@ static gpointer run_job(gpointer data)
  * later listing's version wins, at the first position. */
 static GPtrArray *concat_backups(const DbbService *service, ListingJob *jobs, gsize n)
 {
+    if (n == 1)
+        return g_steal_pointer(&jobs[0].result);
+
     GPtrArray *all = g_ptr_array_new_with_free_func(dbb_backup_free);
     g_autoptr(GHashTable) index = g_hash_table_new(g_str_hash, g_str_equal);
 
@@ -274,7 +274,8 @@ static GPtrArray *concat_backups(const DbbService *service, ListingJob *jobs, gs
     return all;
 }
 
-static GPtrArray *run_jobs(const DbbService *service, ListingJob *jobs, gsize n, GError **error)
+static GPtrArray *run_jobs(const DbbService *service, ListingJob *jobs, gsize n,
+                           CombineFunc combine, GError **error)
 {
     g_autoptr(GPtrArray) threads = g_ptr_array_new();
     GPtrArray *result = NULL;
@@ -297,7 +298,7 @@ static GPtrArray *run_jobs(const DbbService *service, ListingJob *jobs, gsize n,
             goto out;
         }
     }
-    result = n == 1 ? g_steal_pointer(&jobs[0].result) : concat_backups(service, jobs, n);
+    result = combine(service, jobs, n);
 out:
     for (i = 0; i < n; i++) {
         g_clear_error(&jobs[i].error);
@@ -325,6 +326,35 @@ GPtrArray *dbb_service_list_backups(DbbClient *client, const DbbService *service
                                .service = service,
                                .project = project,
                                .table = &ops->backups[i],
+                               .is_backups = TRUE,
                                .instance_id = instance_id};
-    return run_jobs(service, jobs, ops->n_backups, error);
+    return run_jobs(service, jobs, ops->n_backups, concat_backups, error);
+}
+
+/* The instances, then (deleted_backups) the instances that only the project-wide backup
+ * listing still knows. */
+static GPtrArray *combine_instances(const DbbService *service, ListingJob *jobs, gsize n)
+{
+    GPtrArray *instances = g_steal_pointer(&jobs[0].result);
+
+    if (n == 1)
+        return instances;
+    return dbb_instances_add_deleted(service, instances, jobs[1].result);
+}
+
+GPtrArray *dbb_service_list_instances(DbbClient *client, const DbbService *service,
+                                      const DbbProject *project, GError **error)
+{
+    const DbbServiceOps *ops = service->ops;
+    ListingJob jobs[2] = {
+        {.client = client, .service = service, .project = project, .table = &ops->instances},
+        {.client = client,
+         .service = service,
+         .project = project,
+         .table = ops->deleted_backups,
+         .is_backups = TRUE},
+    };
+
+    /* Both listings at once: a deleted instance costs the listing no extra wait. */
+    return run_jobs(service, jobs, ops->deleted_backups != NULL ? 2 : 1, combine_instances, error);
 }

@@ -4,6 +4,7 @@
 #include "source.h"
 
 #include <errno.h>
+#include <string.h>
 
 #include "api/error.h"
 
@@ -38,12 +39,38 @@ static gpointer fetch_instances(const char *key, gpointer data, GError **error)
     return list ? dbb_instances_value_new(list) : NULL;
 }
 
+/* The backups the last instance listing carries for an instance it no longer lists (see
+ * DbbInstance.backups), copied; NULL for a listed instance, or when no instance listing
+ * can be had (the instance's own listing then decides).  Such instances come last. */
+static GPtrArray *carried_backups(FetchCtx *c)
+{
+    g_autoptr(GError) error = NULL;
+    DbbInstancesValue *v =
+        dbb_source_instances(c->m, c->project, c->service, DBB_SOURCE_LAST, NULL, &error);
+    GPtrArray *copy = NULL;
+
+    for (guint i = v ? v->instances->len : 0; i > 0 && !copy; i--) {
+        const DbbInstance *in = v->instances->pdata[i - 1];
+
+        if (!in->backups)
+            break;
+        if (strcmp(in->id, c->instance_id) != 0)
+            continue;
+        copy = g_ptr_array_new_full(in->backups->len, dbb_backup_free);
+        for (guint j = 0; j < in->backups->len; j++)
+            g_ptr_array_add(copy, dbb_backup_copy(in->backups->pdata[j]));
+    }
+    dbb_value_unref(v);
+    return copy;
+}
+
 static gpointer fetch_backups(const char *key, gpointer data, GError **error)
 {
     FetchCtx *c = data;
-    GPtrArray *list =
-        dbb_client_list_backups(c->m->client, c->service, c->project, c->instance_id, error);
+    GPtrArray *list = c->instance_id ? carried_backups(c) : NULL;
 
+    if (!list)
+        list = dbb_client_list_backups(c->m->client, c->service, c->project, c->instance_id, error);
     return list ? dbb_backups_value_new(list, dbb_client_max_listing_bytes(c->m->client), error)
                 : NULL;
 }

@@ -10,7 +10,11 @@ import datetime
 import json
 import re
 
-SERVICES = ("ddm", "geminidb", "taurusdb")
+SERVICES = ("ddm", "dds", "gaussdb", "geminidb", "rds", "taurusdb")
+# The largest page of each service's listings (DESIGN.md "The services").
+PAGE_LIMIT = {"taurusdb": 100, "geminidb": 100, "ddm": 128, "rds": 100, "dds": 100, "gaussdb": 100}
+# Services that list backups one instance at a time; the others list them project-wide.
+PER_INSTANCE = ("rds", "taurusdb")
 NAME_MAX = 255
 NO_INSTANCE_ID = "no-instance-id"
 
@@ -119,7 +123,7 @@ def render(record):
 
 _TIME_RE = re.compile(
     r"^(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2}):(\d{2})(\.\d+)?"
-    r"(Z|[+-]\d{2}(?::?\d{2})?)?$"
+    r" ?(Z|[+-]\d{2}(?::?\d{2})?)?$"
 )
 
 
@@ -157,14 +161,16 @@ def parse_time(text, zone_field=None):
     return int(dt.timestamp()) - offset
 
 
-def backup_times(service, rec):
-    """(start, finish) of a backup record per service."""
-    if service == "taurusdb":
+def backup_times(service, rec, project_wide=False):
+    """(start, finish) of a backup record per service (project_wide: a record of TaurusDB's
+    project-wide list, which has begin_time/end_time like the later services)."""
+    if service == "taurusdb" and not project_wide:
         tz = rec.get("time_zone")
         return parse_time(rec.get("created"), tz), parse_time(rec.get("updated"), tz)
-    if service == "geminidb":
-        return parse_time(rec.get("begin_time")), parse_time(rec.get("end_time"))
-    return parse_time(rec.get("created")), parse_time(rec.get("updated"))
+    if service == "ddm":
+        return parse_time(rec.get("created")), parse_time(rec.get("updated"))
+    # GeminiDB, RDS, GaussDB: an offset in the text; DDS: UTC without a zone.
+    return parse_time(rec.get("begin_time")), parse_time(rec.get("end_time"))
 
 
 def instance_mtime(inst):
@@ -207,6 +213,24 @@ def expected_tree(fleet, services=SERVICES, projects=None):
     return tree
 
 
+def _deleted_groups(svc, data, listed):
+    """{instance id: records} of the backups whose instance is not listed.  Project-wide
+    services find them in their backup list; TaurusDB in its project-wide list, asked for
+    manual backups only (automated ones go with their instance); RDS cannot list them."""
+    if svc == "taurusdb":
+        recs = [r for r in _merge_by_id(data.get("project_backups", [])) if r.get("type") == "manual"]
+    elif svc in PER_INSTANCE:
+        return {}
+    else:
+        recs = _merge_by_id(data.get("backups", []) + data.get("table_backups", []))
+    groups = {}
+    for rec in recs:
+        iid = rec.get("instance_id") or ""
+        if iid not in listed:
+            groups.setdefault(iid, []).append(rec)
+    return groups
+
+
 def _service(tree, spath, svc, data):
     instances = data.get("instances", [])
     backups = _merge_by_id(data.get("backups", []) + data.get("table_backups", []))
@@ -214,22 +238,53 @@ def _service(tree, spath, svc, data):
     for rec in backups:
         groups.setdefault(rec.get("instance_id") or "", []).append(rec)
     listed = {i["id"] for i in instances}
-    entries = []  # (raw name, id, mtime, backups)
+    entries = []  # (raw name, id, mtime, backups, project_wide)
     for inst in instances:
-        entries.append((raw_name(inst.get("name")), inst["id"], instance_mtime(inst), groups.get(inst["id"], [])))
-    if svc != "taurusdb":
-        for iid, recs in groups.items():
-            if iid in listed:
-                continue
-            latest = max(recs, key=lambda r: (backup_times(svc, r)[1], r.get("id")))
-            ident = iid or NO_INSTANCE_ID
-            entries.append((raw_name(latest.get("instance_name")), ident, 0, recs))
-    names = assign_names([(n, i, "") for n, i, _, _ in entries])
-    for (n, ident, mtime, recs), name in zip(entries, names):
+        entries.append((raw_name(inst.get("name")), inst["id"], instance_mtime(inst), groups.get(inst["id"], []), False))
+    wide = svc == "taurusdb"
+    for iid, recs in _deleted_groups(svc, data, listed).items():
+        latest = max(recs, key=lambda r: (backup_times(svc, r, wide)[1], r.get("id")))
+        ident = iid or NO_INSTANCE_ID
+        entries.append((raw_name(latest.get("instance_name")), ident, 0, recs, wide))
+    names = assign_names([(n, i, "") for n, i, _, _, _ in entries])
+    for (n, ident, mtime, recs, wide), name in zip(entries, names):
         ipath = spath + "/" + name
         tree[ipath] = Node("dir", mtime=mtime or None)
         bnames = assign_names([(raw_name(r.get("name")), r["id"], ".json") for r in recs])
         for rec, bname in zip(recs, bnames):
-            start, finish = backup_times(svc, rec)
+            start, finish = backup_times(svc, rec, wide)
             tree[ipath + "/" + bname] = Node("file", mtime=finish, atime=start, content=render(rec), record=rec)
 
+
+def pages(n, limit):
+    return max(1, -(-n // limit))
+
+
+def minimal_calls(fleet, services=SERVICES):
+    """Per-route request counts of one cold walk of the whole tree (project list primed)."""
+    routes = {}
+
+    def add(route, n):
+        routes[route] = routes.get(route, 0) + n
+
+    for p in fleet["projects"]:
+        if p["record"].get("name") == "MOS":
+            continue
+        for svc in services:
+            data = p.get(svc, {})
+            insts = data.get("instances", [])
+            add(f"{svc}.instances", pages(len(insts), PAGE_LIMIT[svc]))
+            if svc in PER_INSTANCE:
+                for inst in insts:
+                    n = sum(1 for b in data.get("backups", []) if b.get("instance_id") == inst["id"])
+                    add(f"{svc}.backups", pages(n, PAGE_LIMIT[svc]))
+            elif svc == "geminidb":
+                add("geminidb.backups", pages(len(data.get("backups", [])), 100))
+                add("geminidb.backups", pages(len(data.get("table_backups", [])), 100))
+            else:
+                add(f"{svc}.backups", pages(len(data.get("backups", [])), PAGE_LIMIT[svc]))
+            if svc == "taurusdb":
+                # the deleted instances' list: one more listing, manual backups only
+                manual = [r for r in data.get("project_backups", []) if r.get("type") == "manual"]
+                add("taurusdb.project_backups", pages(len(manual), 100))
+    return routes

@@ -10,7 +10,6 @@ run some tests only.
 """
 
 import errno
-import math
 import os
 import subprocess
 import sys
@@ -22,42 +21,11 @@ import traceback
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from cloudsim import CloudSim  # noqa: E402
-from expected import SERVICES, expected_tree, fleet_exact  # noqa: E402
+from expected import expected_tree, fleet_exact, minimal_calls  # noqa: E402
 from mount import Mount, fuse_available  # noqa: E402
 
 BINARY = os.environ.get("DBBACKUPFS", "dbbackupfs")
-PAGE_LIMIT = {"taurusdb": 100, "geminidb": 100, "ddm": 128}
 SIM_ARGS = ["--seed", "7", "--projects", "2", "--instances", "3", "--backups", "4"]
-
-
-def pages(n, limit):
-    return max(1, math.ceil(n / limit))
-
-
-def minimal_calls(fleet, services=SERVICES):
-    """Per-route request counts of one cold walk of the whole tree (project list primed)."""
-    routes = {}
-
-    def add(route, n):
-        routes[route] = routes.get(route, 0) + n
-
-    for p in fleet["projects"]:
-        if p["record"].get("name") == "MOS":
-            continue
-        for svc in services:
-            data = p.get(svc, {})
-            insts = data.get("instances", [])
-            add(f"{svc}.instances", pages(len(insts), PAGE_LIMIT[svc]))
-            if svc == "taurusdb":
-                for inst in insts:
-                    n = sum(1 for b in data.get("backups", []) if b.get("instance_id") == inst["id"])
-                    add("taurusdb.backups", pages(n, 100))
-            elif svc == "geminidb":
-                add("geminidb.backups", pages(len(data.get("backups", [])), 100))
-                add("geminidb.backups", pages(len(data.get("table_backups", [])), 100))
-            else:
-                add("ddm.backups", pages(len(data.get("backups", [])), 128))
-    return routes
 
 
 def api_counts(sim):
@@ -381,18 +349,20 @@ def test_refresh_after_ttl_shows_changes(sim):
 
 
 def test_walk_reads_ahead_without_extra_calls(sim):
+    # RDS: a per-instance service without deleted instances (TaurusDB's come with its
+    # instance listing and cost no request), so every sibling read ahead is one request.
     with Mount(BINARY, sim) as m:  # learn the names
-        rel = max((os.path.join(p, "taurusdb") for p in os.listdir(m.dir)),
+        rel = max((os.path.join(p, "rds") for p in os.listdir(m.dir)),
                   key=lambda d: len(os.listdir(m.path(d))))
         instances = sorted(os.listdir(m.path(rel)))
     assert len(instances) >= 5, instances
 
     def wait_for(n, timeout=5):
         deadline = time.monotonic() + timeout
-        while sim.count("taurusdb.backups") < n and time.monotonic() < deadline:
+        while sim.count("rds.backups") < n and time.monotonic() < deadline:
             time.sleep(0.05)
         time.sleep(0.3)
-        return sim.count("taurusdb.backups")
+        return sim.count("rds.backups")
 
     with Mount(BINARY, sim) as m:  # the service directory is never read here
         svc = m.path(rel)
@@ -407,7 +377,7 @@ def test_walk_reads_ahead_without_extra_calls(sim):
         assert wait_for(ahead) == ahead, (api_counts(sim), ahead)
         for name in instances:
             os.listdir(os.path.join(svc, name))
-        assert sim.count("taurusdb.backups") == len(instances), api_counts(sim)
+        assert sim.count("rds.backups") == len(instances), api_counts(sim)
     with Mount(BINARY, sim) as m:  # a listed directory, then its first child: a walk
         sim.reset_counts()
         os.listdir(m.path(rel))

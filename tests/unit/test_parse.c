@@ -724,6 +724,186 @@ static void test_model(void **state)
     assert_null(dbb_project_copy(NULL));
 }
 
+/* ---- the services of reference §10, as the Go SDK's models have them ---- */
+
+/* RDS BackupForList: begin_time/end_time with an offset, size an int64 of KB. */
+static void test_rds_records(void **state)
+{
+    static const char page[] =
+        "{\"backups\": [{\"id\": \"43e4feaab48f11e89039fa163ebaa7e4br01\", "
+        "\"instance_id\": \"a48e43ff268f4c0e879652d65e63d0fbin01\", \"name\": \"rds-bk-01\", "
+        "\"databases\": [{\"name\": \"orders\"}], "
+        "\"begin_time\": \"2026-01-04T17:30:30+0800\", \"end_time\": \"2026-01-04T17:32:51+0800\", "
+        "\"status\": \"COMPLETED\", \"type\": \"manual\", \"size\": 2048, "
+        "\"datastore\": {\"type\": \"SQLServer\", \"version\": \"2019_SE\"}, "
+        "\"associated_with_ddm\": false, \"min_data_volume_capacity_for_restore\": 40}, "
+        "{\"id\": 7, \"name\": 20260101, \"begin_time\": \"2026-01-04 09:30:30Z\", "
+        "\"end_time\": \"\", \"status\": \"BUILDING\", \"size\": \"2048\"}], "
+        "\"total_count\": \"2\"}";
+    g_autoptr(GError) error = NULL;
+    g_autoptr(GPtrArray) list =
+        list_text(&dbb_service_rds, TRUE, page, "a48e43ff268f4c0e879652d65e63d0fbin01", &error);
+    DbbBackup *b;
+
+    assert_null(error);
+    assert_int_equal(list->len, 2);
+    b = list->pdata[0];
+    assert_string_equal(b->instance_id, "a48e43ff268f4c0e879652d65e63d0fbin01");
+    assert_null(b->instance_name); /* RDS records carry none */
+    assert_int_equal(b->start_time, 1767519030);
+    assert_int_equal(b->finish_time, 1767519171);
+    assert_int_equal(b->size_bytes, 2048 * 1024);
+    /* Lenient: an id and a name sent as numbers, a size as a string, Z and a space; a record
+     * without instance_id belongs to the instance it was listed for. */
+    b = list->pdata[1];
+    assert_string_equal(b->id, "7");
+    assert_string_equal(b->name, "20260101");
+    assert_string_equal(b->instance_id, "a48e43ff268f4c0e879652d65e63d0fbin01");
+    assert_int_equal(b->start_time, 1767519030);
+    assert_int_equal(b->finish_time, 0);
+    assert_int_equal(b->size_bytes, 2048 * 1024);
+}
+
+/* DDS BackupForList: "yyyy-mm-dd hh:mm:ss" in UTC without a zone, size an int64 of KB. */
+static void test_dds_records(void **state)
+{
+    DbbBackup *b = backup_from(&dbb_service_dds,
+                               "{\"id\": \"d1\", \"name\": \"dds-bk\", \"instance_id\": \"i1\", "
+                               "\"instance_name\": \"mongo-1\", \"datastore\": {\"type\": "
+                               "\"DDS-Community\", \"version\": \"4.0\"}, \"type\": \"Manual\", "
+                               "\"begin_time\": \"2026-01-04 09:30:30\", \"end_time\": "
+                               "\"2026-01-04 09:32:51\", \"status\": \"COMPLETED\", \"size\": 10, "
+                               "\"description\": \"\"}",
+                               NULL);
+
+    assert_string_equal(b->instance_name, "mongo-1");
+    assert_int_equal(b->start_time, 1767519030); /* UTC, not local time */
+    assert_int_equal(b->finish_time, 1767519171);
+    assert_int_equal(b->size_bytes, 10240);
+    dbb_backup_free(b);
+    b = backup_from(&dbb_service_dds, "{\"id\": \"d2\", \"instance_id\": 42, \"size\": \"10\"}",
+                    NULL);
+    assert_string_equal(b->instance_id, "42");
+    assert_int_equal(b->size_bytes, 10240);
+    assert_int_equal(b->start_time, 0);
+    dbb_backup_free(b);
+}
+
+/* GaussDB Backups: every field optional, no instance_name, size a float64 of MB. */
+static void test_gaussdb_records(void **state)
+{
+    DbbBackup *b = backup_from(&dbb_service_gaussdb,
+                               "{\"id\": \"g1\", \"name\": \"og-bk\", \"description\": \"\", "
+                               "\"begin_time\": \"2026-01-04T17:30:30+0800\", \"end_time\": "
+                               "\"2026-01-04T17:32:51+08:00\", \"status\": \"COMPLETED\", "
+                               "\"size\": 1.5, \"type\": \"auto\", \"datastore\": {\"type\": "
+                               "\"GaussDB\", \"version\": \"8.201\"}, \"instance_id\": \"i9\"}",
+                               NULL);
+    DbbInstance *in;
+
+    assert_null(b->instance_name); /* a deleted instance is named by its id */
+    assert_string_equal(b->instance_id, "i9");
+    assert_int_equal(b->start_time, 1767519030);
+    assert_int_equal(b->finish_time, 1767519171);
+    assert_int_equal(b->size_bytes, 1572864);
+    dbb_backup_free(b);
+    b = backup_from(&dbb_service_gaussdb, "{\"size\": \"1.5\"}", NULL);
+    assert_true(g_str_has_prefix(b->id, "sha256:")); /* never dropped for lacking an id */
+    assert_int_equal(b->size_bytes, 1572864);
+    dbb_backup_free(b);
+    /* Instance times "yyyy-mm-dd hh:mm:ss timezone"; updated empty while creating. */
+    in = instance_from(&dbb_service_gaussdb, "{\"id\": \"i9\", \"name\": \"og\", \"port\": 8000, "
+                                             "\"created\": \"2026-01-04 17:30:30 +0800\", "
+                                             "\"updated\": \"\"}");
+    assert_int_equal(in->mtime, 1767519030);
+    assert_null(in->backups);
+    dbb_instance_free(in);
+    in = instance_from(&dbb_service_dds, "{\"id\": \"d\", \"name\": 5, \"created\": "
+                                         "\"2026-01-04 09:30:30\", \"updated\": "
+                                         "\"2026-01-04 09:32:51\"}");
+    assert_string_equal(in->name, "5");
+    assert_int_equal(in->mtime, 1767519171);
+    dbb_instance_free(in);
+}
+
+/* TaurusDB's project-wide list (§2.3) has fields of its own: begin_time/end_time with an
+ * offset and a size of MB, not the per-instance created/updated/time_zone and KB. */
+static void test_taurusdb_project_records(void **state)
+{
+    static const char raw[] =
+        "{\"id\": \"b1br07\", \"name\": \"manual-1\", \"begin_time\": "
+        "\"2026-01-04T17:30:30+0800\", \"end_time\": \"2026-01-04T17:32:51+0800\", "
+        "\"status\": \"COMPLETED\", \"take_up_time\": 2, \"type\": \"manual\", \"size\": 2.5, "
+        "\"datastore\": {\"type\": \"gaussdb-mysql\", \"version\": \"8.0\"}, "
+        "\"instance_id\": \"gone-in07\", \"instance_name\": \"old-db\", \"backup_level\": \"1\", "
+        "\"description\": \"\"}";
+    const DbbListingTable *t = dbb_service_taurusdb.ops->deleted_backups;
+    g_autoptr(json_object) obj = parse_strict(raw);
+    DbbBackup *b;
+
+    assert_non_null(t);
+    assert_string_equal(t->path_template, "/v3/{project_id}/backups");
+    assert_string_equal(t->query[0].key, "backup_type");
+    assert_string_equal(t->query[0].value, "manual");
+    b = dbb_service_parse_backup_as(&dbb_service_taurusdb, t->fields, obj, raw, strlen(raw), NULL);
+    assert_int_equal(b->start_time, 1767519030);
+    assert_int_equal(b->finish_time, 1767519171);
+    assert_int_equal(b->size_bytes, (gint64)(2.5 * 1024 * 1024));
+    assert_string_equal(b->instance_name, "old-db");
+    dbb_backup_free(b);
+}
+
+static DbbBackup *grouped(const char *id, const char *instance_id, const char *instance_name,
+                          gint64 finish)
+{
+    DbbBackup *b = g_new0(DbbBackup, 1);
+
+    b->id = g_strdup(id);
+    b->instance_id = g_strdup(instance_id);
+    b->instance_name = g_strdup(instance_name);
+    b->finish_time = finish;
+    b->raw = g_strdup("{}");
+    b->raw_len = 2;
+    return b;
+}
+
+/* Instances only the project-wide list knows: after the listed ones, one per instance_id,
+ * named after the latest finished backup (ties: the greater id); live ones not repeated. */
+static void test_deleted_instances(void **state)
+{
+    GPtrArray *instances = g_ptr_array_new_with_free_func(dbb_instance_free);
+    g_autoptr(GPtrArray) backups = g_ptr_array_new_with_free_func(dbb_backup_free);
+    DbbInstance *live = g_new0(DbbInstance, 1), *in;
+
+    live->id = g_strdup("live");
+    g_ptr_array_add(instances, live);
+    g_ptr_array_add(backups, grouped("b0", "live", "live-db", 300));
+    g_ptr_array_add(backups, grouped("b1", "x", "renamed-old", 100));
+    g_ptr_array_add(backups, grouped("b2", "x", "renamed-new", 200));
+    g_ptr_array_add(backups, grouped("b4", "y", "y-old", 50));
+    g_ptr_array_add(backups, grouped("b5", "y", "y-new", 50));
+    g_ptr_array_add(backups, grouped("b6", NULL, "orphan", 1));
+    instances = dbb_instances_add_deleted(&dbb_service_taurusdb, instances, backups);
+    assert_int_equal(instances->len, 4);
+    assert_ptr_equal(instances->pdata[0], live);
+    assert_null(live->backups);
+    in = instances->pdata[1];
+    assert_string_equal(in->id, "x");
+    assert_string_equal(in->name, "renamed-new");
+    assert_int_equal(in->mtime, 0);
+    assert_int_equal(in->backups->len, 2);
+    assert_string_equal(((DbbBackup *)in->backups->pdata[0])->id, "b1");
+    in = instances->pdata[2];
+    assert_string_equal(in->name, "y-new");
+    in = instances->pdata[3];
+    assert_string_equal(in->id, DBB_NO_INSTANCE_ID);
+    assert_int_equal(in->backups->len, 1);
+    /* The copies are the client's own: the listing they came from may go. */
+    g_ptr_array_set_size(backups, 0);
+    assert_string_equal(((DbbBackup *)in->backups->pdata[0])->instance_name, "orphan");
+    g_ptr_array_unref(instances);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -745,6 +925,11 @@ int main(void)
         cmocka_unit_test(test_services_table),
         cmocka_unit_test(test_path_segments),
         cmocka_unit_test(test_model),
+        cmocka_unit_test(test_rds_records),
+        cmocka_unit_test(test_dds_records),
+        cmocka_unit_test(test_gaussdb_records),
+        cmocka_unit_test(test_taurusdb_project_records),
+        cmocka_unit_test(test_deleted_instances),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
