@@ -51,6 +51,12 @@ DbbClient *dbb_client_new(const DbbClientConfig *config, GError **error)
                                      ? (gint64)(config->listing_timeout * G_USEC_PER_SEC)
                                      : LISTING_TIMEOUTS * client->timeout_us;
     client->iam_region = g_strdup(config->iam_region);
+    g_mutex_init(&client->token_lock);
+    client->token_worked = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+    if (client->credentials.kind == DBB_AUTH_PASSWORD)
+        client->tokens =
+            dbb_tokens_new(dbb_iam_password_token, client,
+                           (gint64)(config->reauth_interval * G_USEC_PER_SEC), NULL, NULL);
     http_config.max_conns = client->max_conns;
     http_config.cafile = config->cafile;
     http_config.credentials = &client->credentials;
@@ -68,6 +74,9 @@ void dbb_client_free(DbbClient *client)
         return;
     if (client->http != NULL)
         dbb_http_free(client->http);
+    dbb_tokens_free(client->tokens);
+    g_hash_table_unref(client->token_worked);
+    g_mutex_clear(&client->token_lock);
     dbb_credentials_clear(&client->credentials);
     g_free(client->endpoint);
     g_hash_table_unref(client->service_endpoints);
@@ -171,7 +180,7 @@ static gboolean fetch_page(gpointer data, guint64 offset, guint limit, DbbPage *
     request.n_query = n;
     request.project_id = src->project_id;
     request.deadline = MIN(dbb_client_deadline(src->client), src->deadline);
-    if (!dbb_http_get_json(src->client->http, &request, &response, error)) {
+    if (!dbb_client_call(src->client, &request, src->project_id, &response, error)) {
         dbb_http_response_clear(&response);
         return FALSE;
     }
@@ -228,6 +237,62 @@ GPtrArray *dbb_client_fetch_listing(DbbClient *client, const DbbService *service
     spec.fetch = fetch_page;
     spec.fetch_data = &src;
     return dbb_paginate(&spec, error);
+}
+
+/* A fixed token: remember where it worked; a 401 where it did means it expired. */
+static void note_fixed_token(DbbClient *client, const char *scope, gboolean ok, long status)
+{
+    g_autoptr(GMutexLocker) locker = NULL;
+    const char *key = scope ? scope : "";
+
+    if (client->credentials.kind != DBB_AUTH_TOKEN || (!ok && status != 401))
+        return;
+    locker = g_mutex_locker_new(&client->token_lock);
+    if (ok) {
+        if (!g_hash_table_contains(client->token_worked, key))
+            g_hash_table_add(client->token_worked, g_strdup(key));
+        return;
+    }
+    if (g_hash_table_contains(client->token_worked, key) && !client->token_expiry_logged) {
+        client->token_expiry_logged = TRUE;
+        g_warning("the token (DBBACKUPFS_TOKEN or [auth] token) has expired: it was accepted "
+                  "before and is refused now; a token cannot be renewed, so set a new one and "
+                  "remount, or use password or AK/SK authentication for long-lived mounts");
+    }
+}
+
+gboolean dbb_client_call(DbbClient *client, DbbHttpRequest *request, const char *scope,
+                         DbbHttpResponse *response, GError **error)
+{
+    GError *local = NULL;
+    char *token = NULL;
+    gboolean ok = FALSE;
+
+    if (client->tokens == NULL) {
+        ok = dbb_http_get_json(client->http, request, response, error);
+        note_fixed_token(client, scope, ok, response->status);
+        return ok;
+    }
+    for (int attempt = 0;; attempt++) {
+        token = dbb_tokens_get(client->tokens, scope, &local);
+        if (token == NULL)
+            break;
+        request->auth_token = token;
+        ok = dbb_http_get_json(client->http, request, response, &local);
+        request->auth_token = NULL;
+        /* A 401 before the token's expiry: one re-auth, shared, then one more try. */
+        if (ok || response->status != 401 || attempt > 0 ||
+            !dbb_tokens_rejected(client->tokens, scope, token))
+            break;
+        g_message("%s: token refused before its expiry; authenticating again", request->service);
+        g_clear_pointer(&token, dbb_token_free);
+        g_clear_error(&local);
+        dbb_http_response_clear(response);
+    }
+    dbb_token_free(token);
+    if (local != NULL)
+        g_propagate_error(error, local);
+    return ok;
 }
 
 GPtrArray *dbb_client_list_projects(DbbClient *client, GError **error)

@@ -15,6 +15,11 @@
  *   "cancelled"): unmounting never waits for the network.
  * - GETs are retried with exponential backoff and full jitter, honouring Retry-After.
  * - No credential ever reaches a log line or an error message.
+ * - With password credentials, every project's requests carry that project's token (IAM's
+ *   a domain-scoped one), got and renewed as token.h promises; a request refused with 401
+ *   is sent once more after one re-authentication shared by every concurrent caller.
+ * - With a fixed token (DBB_AUTH_TOKEN), a 401 for a project the token worked for before
+ *   logs that the token has expired (it cannot be renewed) and fails with EACCES.
  * Thread-safe: any number of threads may call any function at once.
  */
 #pragma once
@@ -47,6 +52,9 @@ typedef struct {
     guint64 max_records;
     guint64 max_listing_bytes;
     double listing_timeout;
+    /* Password authentication: after a token refused with 401 before its expiry, no second
+     * re-auth for that project within this many seconds (the mount's ttl; default 60). */
+    double reauth_interval;
 } DbbClientConfig;
 
 DbbClient *dbb_client_new(const DbbClientConfig *config, GError **error);

@@ -10,6 +10,7 @@
 #include "credentials.h"
 #include "http.h"
 #include "service_ops.h"
+#include "token.h"
 
 G_BEGIN_DECLS
 
@@ -24,7 +25,22 @@ struct DbbClient {
     guint64 max_listing_bytes;
     gint64 listing_timeout_us; /* deadline of one whole listing */
     char *iam_region;
+    DbbTokens *tokens; /* password authentication, else NULL */
+    /* A fixed token: the scopes ("" for IAM) it has worked for, to tell "expired" from
+     * "another project's token". */
+    GMutex token_lock;
+    GHashTable *token_worked;
+    gboolean token_expiry_logged;
 };
+
+/* One API call with the client's credentials (scope: the project ID the request is for,
+ * NULL for IAM): see client.h for the token rules. */
+gboolean dbb_client_call(DbbClient *client, DbbHttpRequest *request, const char *scope,
+                         DbbHttpResponse *response, GError **error);
+
+/* token_iam.c: a DbbTokenFetchFunc (data: the client) asking IAM by password. */
+gboolean dbb_iam_password_token(gpointer data, const char *project_id, char **token,
+                                gint64 *issued_at, gint64 *expires_at, GError **error);
 
 /* Base URL of `service` (a directory name, or "iam") in `region` from the configured
  * template or the public hosts (https://<host_prefix>.<region>...). */

@@ -24,6 +24,9 @@ void dbb_credentials_clear(DbbCredentials *c)
     wipe_free(&c->security_token);
     wipe_free(&c->domain_id);
     wipe_free(&c->token);
+    wipe_free(&c->user);
+    wipe_free(&c->domain);
+    wipe_free(&c->password);
     c->kind = DBB_AUTH_NONE;
 }
 
@@ -35,4 +38,7 @@ void dbb_credentials_copy(DbbCredentials *dst, const DbbCredentials *src)
     dst->security_token = g_strdup(src->security_token);
     dst->domain_id = g_strdup(src->domain_id);
     dst->token = g_strdup(src->token);
+    dst->user = g_strdup(src->user);
+    dst->domain = g_strdup(src->domain);
+    dst->password = g_strdup(src->password);
 }

@@ -214,6 +214,9 @@ void dbb_http_response_clear(DbbHttpResponse *response)
     if (response->body)
         g_bytes_unref(response->body);
     g_free(response->request_id);
+    if (response->subject_token)
+        explicit_bzero(response->subject_token, strlen(response->subject_token));
+    g_free(response->subject_token);
     memset(response, 0, sizeof(*response));
 }
 
@@ -282,11 +285,13 @@ static void easy_put(DbbHttp *http, CURL *easy, gboolean reusable)
 /* ---- one prepared request ---- */
 
 typedef struct {
-    char *url;        /* what curl fetches */
-    char *host;       /* Host header: hostname[:port] */
-    char *sign_path;  /* decoded full path as the server receives it */
-    char *query;      /* canonical query string, also sent on the wire */
-    char *log_target; /* "<path>?<query>" for messages */
+    char *url;          /* what curl fetches */
+    char *host;         /* Host header: hostname[:port] */
+    char *sign_path;    /* decoded full path as the server receives it */
+    char *query;        /* canonical query string, also sent on the wire */
+    char *log_target;   /* "<path>?<query>" for messages */
+    const char *method; /* "GET" or "POST" */
+    const char *post_body;
 } Prepared;
 
 static void prepared_clear(Prepared *p)
@@ -331,6 +336,8 @@ static gboolean prepare(const DbbHttpRequest *req, Prepared *p, GError **error)
     p->query = dbb_sign_canonical_query(req->query, req->n_query);
     p->url = g_strconcat(req->base_url, wire_path, *p->query ? "?" : "", p->query, NULL);
     p->log_target = g_strconcat(req->path, *p->query ? "?" : "", p->query, NULL);
+    p->method = req->post_body ? "POST" : "GET";
+    p->post_body = req->post_body;
     return TRUE;
 }
 
@@ -379,11 +386,13 @@ static char *sign_headers(DbbHttp *http, const DbbHttpRequest *req, const Prepar
 {
     const DbbCredentials *c = &http->creds;
     DbbSignInput in = {
-        .method = "GET",
+        .method = req->post_body ? "POST" : "GET",
         .path = p->sign_path,
         .query = req->query,
         .n_query = req->n_query,
         .sdk_date = date,
+        .body = req->post_body,
+        .body_len = req->post_body ? strlen(req->post_body) : 0,
     };
 
     header_set_add(set, "Content-Type", "application/json");
@@ -418,7 +427,11 @@ static struct curl_slist *build_headers(DbbHttp *http, const DbbHttpRequest *req
     g_autofree char *date = dbb_sign_format_date(g_get_real_time() / G_USEC_PER_SEC);
     g_autofree char *auth = NULL;
 
-    if (http->creds.kind == DBB_AUTH_AKSK) {
+    if (req->auth_token) {
+        header_set_add(&set, "Content-Type", "application/json");
+        header_set_add(&set, "Host", p->host);
+        header_set_add(&set, "X-Auth-Token", req->auth_token);
+    } else if (http->creds.kind == DBB_AUTH_AKSK && !req->post_body) {
         if (!http->creds.ak || !http->creds.sk)
             return NULL;
         auth = sign_headers(http, req, p, date, &set);
@@ -449,8 +462,9 @@ typedef struct {
     GByteArray *body;
     char *request_id;
     char *retry_after;
-    json_object *json; /* 2xx body, parsed */
-    char *json_error;  /* 2xx body that did not parse */
+    char *subject_token; /* X-Subject-Token */
+    json_object *json;   /* 2xx body, parsed */
+    char *json_error;    /* 2xx body that did not parse */
     gboolean body_too_large;
 } Attempt;
 
@@ -463,6 +477,9 @@ static void attempt_clear(Attempt *a)
     g_free(a->request_id);
     g_free(a->retry_after);
     g_free(a->json_error);
+    if (a->subject_token)
+        explicit_bzero(a->subject_token, strlen(a->subject_token));
+    g_free(a->subject_token);
     memset(a, 0, sizeof(*a));
 }
 
@@ -498,6 +515,9 @@ static size_t on_header(char *line, size_t size, size_t nmemb, void *user)
     if (n >= 5 && memcmp(line, "HTTP/", 5) == 0) {
         g_clear_pointer(&a->request_id, g_free);
         g_clear_pointer(&a->retry_after, g_free);
+    } else if ((v = header_value_if(line, n, "X-Subject-Token"))) {
+        g_free(a->subject_token);
+        a->subject_token = v;
     } else if ((v = header_value_if(line, n, "X-Request-Id"))) {
         g_free(a->request_id);
         a->request_id = v;
@@ -530,7 +550,12 @@ static void setup_easy(DbbHttp *http, CURL *easy, const Prepared *p, struct curl
                        Attempt *a, gint64 left_ms)
 {
     curl_easy_setopt(easy, CURLOPT_URL, p->url);
-    curl_easy_setopt(easy, CURLOPT_HTTPGET, 1L);
+    if (p->post_body) {
+        curl_easy_setopt(easy, CURLOPT_POSTFIELDS, p->post_body);
+        curl_easy_setopt(easy, CURLOPT_POSTFIELDSIZE, (long)strlen(p->post_body));
+    } else {
+        curl_easy_setopt(easy, CURLOPT_HTTPGET, 1L);
+    }
     curl_easy_setopt(easy, CURLOPT_HTTPHEADER, hdrs);
     curl_easy_setopt(easy, CURLOPT_USERAGENT, http->user_agent);
     curl_easy_setopt(easy, CURLOPT_SHARE, http->share);
@@ -757,9 +782,10 @@ static ErrorFields error_fields(json_object *body)
 }
 
 /* One line, bounded, and never a credential even if a server echoes one back. */
-static char *sanitize(DbbHttp *http, char *text)
+static char *sanitize(DbbHttp *http, const DbbHttpRequest *req, char *text)
 {
-    const char *secrets[] = {http->creds.sk, http->creds.token, http->creds.security_token};
+    const char *secrets[] = {http->creds.sk,       http->creds.token, http->creds.security_token,
+                             http->creds.password, req->auth_token,   req->redact};
     GString *s = g_string_new(text);
 
     g_free(text);
@@ -807,7 +833,7 @@ static char *describe_attempt(DbbHttp *http, const DbbHttpRequest *req, const Pr
 {
     GString *s = g_string_new(NULL);
 
-    g_string_append_printf(s, "%s: GET %s: ", req->service, p->log_target);
+    g_string_append_printf(s, "%s: %s %s: ", req->service, p->method, p->log_target);
     if (a->body_too_large) {
         g_string_append_printf(s, "HTTP %ld: response body larger than %u bytes", a->status,
                                MAX_BODY_BYTES);
@@ -827,7 +853,7 @@ static char *describe_attempt(DbbHttp *http, const DbbHttpRequest *req, const Pr
             json_object_put(body);
         g_free(ignored);
     }
-    return sanitize(http, g_string_free(s, FALSE));
+    return sanitize(http, req, g_string_free(s, FALSE));
 }
 
 static int attempt_errno(const Attempt *a)
@@ -848,6 +874,7 @@ static void take_response(Attempt *a, DbbHttpResponse *response)
     response->json = g_steal_pointer(&a->json);
     response->body = g_bytes_new_take(g_byte_array_steal(a->body, NULL), len);
     response->request_id = g_steal_pointer(&a->request_id);
+    response->subject_token = g_steal_pointer(&a->subject_token);
 }
 
 static void log_attempt(const DbbHttpRequest *req, const Prepared *p, const Attempt *a, unsigned n,
@@ -856,11 +883,11 @@ static void log_attempt(const DbbHttpRequest *req, const Prepared *p, const Atte
     gint64 ms = (g_get_monotonic_time() - started) / G_TIME_SPAN_MILLISECOND;
 
     if (a->code == CURLE_OK)
-        g_debug("%s: GET %s -> HTTP %ld in %" G_GINT64_FORMAT " ms (attempt %u)", req->service,
-                p->url, a->status, ms, n);
+        g_debug("%s: %s %s -> HTTP %ld in %" G_GINT64_FORMAT " ms (attempt %u)", req->service,
+                p->method, p->url, a->status, ms, n);
     else
-        g_debug("%s: GET %s -> %s in %" G_GINT64_FORMAT " ms (attempt %u)", req->service, p->url,
-                curl_easy_strerror(a->code), ms, n);
+        g_debug("%s: %s %s -> %s in %" G_GINT64_FORMAT " ms (attempt %u)", req->service, p->method,
+                p->url, curl_easy_strerror(a->code), ms, n);
 }
 
 static void fail(GError **error, int code, char *message)
@@ -872,7 +899,7 @@ static void fail(GError **error, int code, char *message)
 
 static char *deadline_message(const DbbHttpRequest *req, const Prepared *p, const char *what)
 {
-    return g_strdup_printf("%s: GET %s: HTTP 0 %s", req->service, p->log_target, what);
+    return g_strdup_printf("%s: %s %s: HTTP 0 %s", req->service, p->method, p->log_target, what);
 }
 
 gboolean dbb_http_get_json(DbbHttp *http, const DbbHttpRequest *req, DbbHttpResponse *response,
@@ -931,6 +958,7 @@ gboolean dbb_http_get_json(DbbHttp *http, const DbbHttpRequest *req, DbbHttpResp
         g_free(last_msg);
         last_msg = describe_attempt(http, req, &p, &a);
         last_errno = attempt_errno(&a);
+        response->status = a.status;
         malformed += attempt_malformed(&a);
         gboolean again = started_ok && !is_cancelled(http) && attempt_retryable(&a, malformed);
         sleep_us = again ? backoff_us(n - 1, a.retry_after) : 0;

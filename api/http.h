@@ -54,18 +54,30 @@ typedef struct {
     gboolean global;        /* IAM: send X-Domain-Id with AK/SK when one is configured */
     gint64 deadline;        /* g_get_monotonic_time() value the call must finish by;
                              * 0: 30 s from the call */
+    /* POST: the JSON body (IAM's token request), else NULL for a GET.  The body is never
+     * logged. */
+    const char *post_body;
+    /* X-Auth-Token for this request (a token got by password), overriding the
+     * credentials; NULL: the credentials decide. */
+    const char *auth_token;
+    /* A secret besides the credentials that no message may carry (the password); may be
+     * NULL. */
+    const char *redact;
 } DbbHttpRequest;
 
 typedef struct {
     long status;
-    json_object *json; /* the parsed body (owned) */
-    GBytes *body;      /* the exact body bytes (owned), NUL-terminated past its size */
-    char *request_id;  /* X-Request-Id, or NULL */
+    json_object *json;   /* the parsed body (owned) */
+    GBytes *body;        /* the exact body bytes (owned), NUL-terminated past its size */
+    char *request_id;    /* X-Request-Id, or NULL */
+    char *subject_token; /* X-Subject-Token (IAM's token), or NULL; wiped when cleared */
 } DbbHttpResponse;
 
 DbbHttp *dbb_http_new(const DbbHttpConfig *config, GError **error);
 void dbb_http_free(DbbHttp *http);
 
+/* On failure response->status still holds the last HTTP status (0: none), so a caller can
+ * tell a 401 from the rest. */
 gboolean dbb_http_get_json(DbbHttp *http, const DbbHttpRequest *request, DbbHttpResponse *response,
                            GError **error);
 void dbb_http_response_clear(DbbHttpResponse *response);

@@ -99,7 +99,7 @@ GPtrArray *dbb_iam_list_projects(DbbClient *client, GError **error)
     request.path = IAM_PATH;
     request.global = TRUE;
     request.deadline = dbb_client_deadline(client);
-    if (!dbb_http_get_json(client->http, &request, &response, error)) {
+    if (!dbb_client_call(client, &request, NULL, &response, error)) {
         dbb_http_response_clear(&response);
         return NULL;
     }

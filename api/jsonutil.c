@@ -185,3 +185,47 @@ char *dbb_json_synthetic_id(const char *raw, gsize raw_len)
 
     return g_strconcat("sha256:", hex, NULL);
 }
+
+void dbb_json_append_string(GString *out, const char *s)
+{
+    static const char hex[] = "0123456789abcdef";
+
+    g_string_append_c(out, '"');
+    for (const guchar *c = (const guchar *)s; *c; c++) {
+        const char *esc = NULL;
+
+        switch (*c) {
+        case '"':
+            esc = "\\\"";
+            break;
+        case '\\':
+            esc = "\\\\";
+            break;
+        case '\b':
+            esc = "\\b";
+            break;
+        case '\f':
+            esc = "\\f";
+            break;
+        case '\n':
+            esc = "\\n";
+            break;
+        case '\r':
+            esc = "\\r";
+            break;
+        case '\t':
+            esc = "\\t";
+            break;
+        }
+        if (esc) {
+            g_string_append(out, esc);
+        } else if (*c < 0x20) {
+            g_string_append(out, "\\u00");
+            g_string_append_c(out, hex[*c >> 4]);
+            g_string_append_c(out, hex[*c & 15]);
+        } else {
+            g_string_append_c(out, (char)*c);
+        }
+    }
+    g_string_append_c(out, '"');
+}

@@ -32,6 +32,10 @@ gboolean dbb_json_get_int64(json_object *obj, const char *key, gint64 *out);
  * json-c's.  NULL when absent or of another type. */
 char *dbb_json_dup_text(json_object *obj, const char *key, const char *raw, gsize raw_len);
 
+/* Appends s (UTF-8) as a JSON string: quotes, \" \\ \b \f \n \r \t and \u00XX for the other
+ * control bytes; every other byte as it is. */
+void dbb_json_append_string(GString *out, const char *s);
+
 /* "sha256:<hex of raw>": the ID of a record that carries none, stable across listings. */
 char *dbb_json_synthetic_id(const char *raw, gsize raw_len);
 

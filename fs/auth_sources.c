@@ -1,12 +1,17 @@
 /*
  * dbbackupfs — where the credentials come from, first found wins: the environment's AK/SK,
- * DBBACKUPFS_TOKEN, then the config file's [auth] group (options.h).
+ * DBBACKUPFS_TOKEN, an IAM password (DBBACKUPFS_PASSWORD, else [auth] password_file=, with
+ * the user and account from DBBACKUPFS_USER/DBBACKUPFS_DOMAIN or [auth] user=/domain=),
+ * then the config file's [auth] ak/sk, token or token_file (options.h).
  */
 #include "fs/options_internal.h"
 
 #include <string.h>
 
 extern char **environ;
+
+#define SOURCE_ENV_PASSWORD  "IAM password (DBBACKUPFS_PASSWORD)"
+#define SOURCE_FILE_PASSWORD "IAM password ([auth] password_file)"
 
 /* unsetenv() only drops the pointer: the text would stay in the process image, where
  * /proc/PID/environ (of this process and of the daemon it forks) still shows it. */
@@ -39,6 +44,10 @@ static void move_credentials(DbbOptions *o, DbbCredentials *from, DbbAuthKind ki
         o->credentials.sk = g_steal_pointer(&from->sk);
         o->credentials.security_token = g_steal_pointer(&from->security_token);
         o->credentials.domain_id = g_steal_pointer(&from->domain_id);
+    } else if (kind == DBB_AUTH_PASSWORD) {
+        o->credentials.user = g_steal_pointer(&from->user);
+        o->credentials.domain = g_steal_pointer(&from->domain);
+        o->credentials.password = g_steal_pointer(&from->password);
     } else {
         o->credentials.token = g_steal_pointer(&from->token);
     }
@@ -56,6 +65,7 @@ gboolean opt_credentials_from_env(DbbOptions *o, GError **error)
     env.security_token = take_env(ENV_SECURITY_TOKEN);
     env.domain_id = take_env(ENV_DOMAIN_ID);
     env.token = take_env(ENV_TOKEN);
+    env.password = take_env(ENV_PASSWORD);
     if (env.ak != NULL && env.sk != NULL) {
         move_credentials(o, &env, DBB_AUTH_AKSK, SOURCE_ENV_AKSK);
     } else if (env.ak != NULL || env.sk != NULL) {
@@ -65,8 +75,50 @@ gboolean opt_credentials_from_env(DbbOptions *o, GError **error)
         ok = FALSE;
     } else if (env.token != NULL) {
         move_credentials(o, &env, DBB_AUTH_TOKEN, SOURCE_ENV_TOKEN);
+    } else if (env.password != NULL) {
+        /* Kept, kind still NONE, until the user and account are known (opt_credentials_
+         * from_file() completes it, from the environment or [auth]). */
+        o->credentials.password = g_steal_pointer(&env.password);
     }
     dbb_credentials_clear(&env);
+    return ok;
+}
+
+/* A name from the environment (not a secret), else from [auth]; NULL when neither. */
+static gboolean env_or_auth(const Config *c, const char *env, const char *key, char **out,
+                            GError **error)
+{
+    const char *v = g_getenv(env);
+
+    *out = NULL;
+    if (v != NULL && *v != '\0') {
+        *out = g_strdup(v);
+        return TRUE;
+    }
+    if (c->kf == NULL || !g_key_file_has_group(c->kf, GROUP_AUTH))
+        return TRUE;
+    return opt_config_get(c, GROUP_AUTH, key, out, error);
+}
+
+/* Password authentication from a password already taken (the environment's, or
+ * password_file's): needs the user and the account. */
+static gboolean use_password(DbbOptions *o, const Config *c, char *password, const char *source,
+                             GError **error)
+{
+    DbbCredentials p = {.password = password};
+    gboolean ok = env_or_auth(c, ENV_USER, "user", &p.user, error) &&
+                  env_or_auth(c, ENV_DOMAIN, "domain", &p.domain, error);
+
+    if (ok && (p.user == NULL || p.domain == NULL)) {
+        g_set_error(error, DBB_OPTIONS_ERROR, DBB_OPTIONS_ERROR_CREDENTIALS,
+                    "IAM password authentication (%s) needs the %s: set %s or %s= in [auth]",
+                    source, p.user == NULL ? "IAM user name" : "account (domain) name",
+                    p.user == NULL ? ENV_USER : ENV_DOMAIN, p.user == NULL ? "user" : "domain");
+        ok = FALSE;
+    }
+    if (ok)
+        move_credentials(o, &p, DBB_AUTH_PASSWORD, source);
+    dbb_credentials_clear(&p);
     return ok;
 }
 
@@ -92,7 +144,9 @@ static gboolean auth_get(const Config *c, const char *key, char **out, GError **
     return TRUE;
 }
 
-static gboolean read_token_file(const Config *c, const char *value, char **token, GError **error)
+/* The first line of a secret file named by [auth] `key` (token_file, password_file). */
+static gboolean read_secret_line(const Config *c, const char *key, const char *what,
+                                 const char *value, char **out, GError **error)
 {
     g_autofree char *path = opt_resolve_path(value, c->dir);
     char *data = NULL;
@@ -100,7 +154,7 @@ static gboolean read_token_file(const Config *c, const char *value, char **token
     struct stat st;
     int err = 0;
 
-    if (!opt_read_secret_file("token_file", path, &data, &len, &st, &err, error))
+    if (!opt_read_secret_file(key, path, &data, &len, &st, &err, error))
         return FALSE;
     if (!opt_check_private(path, &st, error)) {
         opt_wipe_free(data, len);
@@ -111,10 +165,10 @@ static gboolean read_token_file(const Config *c, const char *value, char **token
     if (*data == '\0') {
         opt_wipe_free(data, len);
         g_set_error(error, DBB_OPTIONS_ERROR, DBB_OPTIONS_ERROR_CREDENTIALS,
-                    "token_file '%s' (from %s) holds no token on its first line", path, c->path);
+                    "%s '%s' (from %s) holds no %s on its first line", key, path, c->path, what);
         return FALSE;
     }
-    *token = g_strdup(data);
+    *out = g_strdup(data);
     opt_wipe_free(data, len);
     return TRUE;
 }
@@ -132,10 +186,21 @@ gboolean opt_credentials_from_file(DbbOptions *o, const Config *c, GError **erro
 {
     DbbCredentials f = {0};
     g_autofree char *token_file = NULL;
+    g_autofree char *password_file = NULL;
+    char *password = NULL;
     gboolean ok;
 
+    /* A password (the environment's, else password_file's) comes before [auth]'s keys. */
+    if (o->credentials.password != NULL)
+        return use_password(o, c, g_steal_pointer(&o->credentials.password), SOURCE_ENV_PASSWORD,
+                            error);
     if (c->kf == NULL || !g_key_file_has_group(c->kf, GROUP_AUTH))
         return TRUE;
+    if (!opt_config_get(c, GROUP_AUTH, "password_file", &password_file, error))
+        return FALSE;
+    if (password_file != NULL)
+        return read_secret_line(c, "password_file", "password", password_file, &password, error) &&
+               use_password(o, c, password, SOURCE_FILE_PASSWORD, error);
     ok = read_auth_group(c, &f, &token_file, error);
     if (ok && f.ak != NULL && f.sk != NULL) {
         move_credentials(o, &f, DBB_AUTH_AKSK, SOURCE_FILE);
@@ -145,7 +210,8 @@ gboolean opt_credentials_from_file(DbbOptions *o, const Config *c, GError **erro
                     f.ak ? "ak" : "sk", f.ak ? "sk" : "ak");
         ok = FALSE;
     } else if (ok && (f.token != NULL ||
-                      (token_file != NULL && read_token_file(c, token_file, &f.token, error)))) {
+                      (token_file != NULL &&
+                       read_secret_line(c, "token_file", "token", token_file, &f.token, error)))) {
         if (f.security_token != NULL || f.domain_id != NULL)
             g_warning("%s: [auth] security_token/domain_id apply to ak/sk only, ignored", c->path);
         move_credentials(o, &f, DBB_AUTH_TOKEN, SOURCE_FILE);
@@ -164,8 +230,9 @@ gboolean dbb_options_require_credentials(const DbbOptions *opts, GError **error)
         return TRUE;
     path = opts->config_path ? g_strdup(opts->config_path) : opt_default_config_path();
     g_set_error(error, DBB_OPTIONS_ERROR, DBB_OPTIONS_ERROR_CREDENTIALS,
-                "no credentials: set %s and %s (AK/SK), or %s (an IAM token), or put ak= and "
-                "sk=, token= or token_file= in the [auth] group of %s (mode 0600)",
-                ENV_AK, ENV_SK, ENV_TOKEN, path);
+                "no credentials: set %s and %s (AK/SK), or %s (an IAM token), or %s with %s "
+                "and %s (IAM password), or put ak= and sk=, token=, token_file= or "
+                "password_file= with user= and domain= in the [auth] group of %s (mode 0600)",
+                ENV_AK, ENV_SK, ENV_TOKEN, ENV_PASSWORD, ENV_USER, ENV_DOMAIN, path);
     return FALSE;
 }

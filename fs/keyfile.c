@@ -152,7 +152,8 @@ static void warn_unknown_main_keys(const Config *c)
 static void warn_unknown_groups(const Config *c)
 {
     static const char *const auth_keys[] = {
-        "ak", "sk", "security_token", "domain_id", "token", "token_file", NULL};
+        "ak",         "sk",   "security_token", "domain_id",     "token",
+        "token_file", "user", "domain",         "password_file", NULL};
     g_auto(GStrv) groups = g_key_file_get_groups(c->kf, NULL);
 
     for (char **g = groups; *g; g++) {

@@ -69,6 +69,7 @@ static DbbClient *client_new(const DbbOptions *o, GError **error)
         .credentials = &o->credentials,
         .max_records = o->max_records,
         .max_listing_bytes = o->max_listing_bytes,
+        .reauth_interval = o->ttl,
     };
 
     return dbb_client_new(&cfg, error);

@@ -7,6 +7,8 @@
  */
 #include "sim.h"
 
+#include "api/jsonutil.h"
+
 #include <errno.h>
 #include <json-c/json.h>
 #include <stdio.h>
@@ -168,43 +170,9 @@ gboolean sim_fleet_finish(SimFleet *f, GError **error)
 
 void sim_json_append_string(GString *out, const char *s)
 {
-    static const char hex[] = "0123456789abcdef";
-
-    g_string_append_c(out, '"');
-    for (const guchar *c = (const guchar *)s; *c; c++) {
-        switch (*c) {
-        case '"':
-            g_string_append(out, "\\\"");
-            break;
-        case '\\':
-            g_string_append(out, "\\\\");
-            break;
-        case '\b':
-            g_string_append(out, "\\b");
-            break;
-        case '\f':
-            g_string_append(out, "\\f");
-            break;
-        case '\n':
-            g_string_append(out, "\\n");
-            break;
-        case '\r':
-            g_string_append(out, "\\r");
-            break;
-        case '\t':
-            g_string_append(out, "\\t");
-            break;
-        default:
-            if (*c < 0x20) {
-                g_string_append(out, "\\u00");
-                g_string_append_c(out, hex[*c >> 4]);
-                g_string_append_c(out, hex[*c & 15]);
-            } else {
-                g_string_append_c(out, (char)*c);
-            }
-        }
-    }
-    g_string_append_c(out, '"');
+    /* The client's own escaper: what the fleet document holds is what json-c would
+     * write back, byte for byte. */
+    dbb_json_append_string(out, s);
 }
 
 /* Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's algorithm). */

@@ -33,8 +33,13 @@
 #define PUBLIC_AK    "AKPUBLIC0001"
 
 static const char *const cred_vars[] = {
-    "HUAWEICLOUD_SDK_AK",        "HUAWEICLOUD_SDK_SK", "HUAWEICLOUD_SDK_SECURITY_TOKEN",
-    "HUAWEICLOUD_SDK_DOMAIN_ID", "DBBACKUPFS_TOKEN",   NULL,
+    "HUAWEICLOUD_SDK_AK",
+    "HUAWEICLOUD_SDK_SK",
+    "HUAWEICLOUD_SDK_SECURITY_TOKEN",
+    "HUAWEICLOUD_SDK_DOMAIN_ID",
+    "DBBACKUPFS_TOKEN",
+    "DBBACKUPFS_PASSWORD",
+    NULL,
 };
 
 static GString *captured_log; /* every log message of the process, for secret checks */
@@ -82,6 +87,8 @@ static int setup(void **state)
     g_setenv("XDG_CONFIG_HOME", f->xdg, TRUE);
     for (const char *const *v = cred_vars; *v; v++)
         g_unsetenv(*v);
+    g_unsetenv("DBBACKUPFS_USER"); /* names, not secrets: not scrubbed */
+    g_unsetenv("DBBACKUPFS_DOMAIN");
     g_string_truncate(captured_log, 0);
     *state = f;
     return 0;
@@ -847,6 +854,58 @@ static void test_token_file(void **state)
     expect_error(f, DBB_OPTIONS_ERROR_FILE, tf);
 }
 
+/* IAM password authentication (DESIGN.md Credentials item 3): DBBACKUPFS_PASSWORD, else
+ * [auth] password_file=, with the user and account from the environment or [auth]; after
+ * AK/SK and DBBACKUPFS_TOKEN, before [auth]'s ak/sk and tokens. */
+static void test_password_sources(void **state)
+{
+    Fixture *f = *state;
+    DbbCredentials *c = &f->opts.credentials;
+    g_autofree char *o =
+        config_opt(f, "[auth]\nuser=alice\ndomain=acme\ntoken=" SECRET_TOKEN "\n", 0600);
+    g_autofree char *pf = NULL;
+    g_autofree char *o2 = NULL;
+
+    g_setenv("DBBACKUPFS_PASSWORD", SECRET_SK, TRUE);
+    assert_true(LOAD(f, "-o", o, f->mnt));
+    assert_int_equal(c->kind, DBB_AUTH_PASSWORD);
+    assert_string_equal(c->user, "alice");
+    assert_string_equal(c->domain, "acme");
+    assert_string_equal(c->password, SECRET_SK);
+    assert_null(c->token);
+    assert_null(g_getenv("DBBACKUPFS_PASSWORD")); /* taken out of the environment */
+    assert_string_equal(f->opts.credentials_source, "IAM password (DBBACKUPFS_PASSWORD)");
+
+    /* The environment's names override [auth]'s; a token in the environment comes first. */
+    g_setenv("DBBACKUPFS_PASSWORD", SECRET_SK, TRUE);
+    g_setenv("DBBACKUPFS_USER", "bob", TRUE);
+    assert_true(LOAD(f, "-o", o, f->mnt));
+    assert_string_equal(c->user, "bob");
+    g_setenv("DBBACKUPFS_PASSWORD", SECRET_SK, TRUE);
+    g_setenv("DBBACKUPFS_TOKEN", SECRET_TOKEN, TRUE);
+    assert_true(LOAD(f, "-o", o, f->mnt));
+    assert_int_equal(c->kind, DBB_AUTH_TOKEN);
+    g_unsetenv("DBBACKUPFS_USER");
+
+    /* password_file=: a secret file (first line), before [auth] token= */
+    pf = write_file(f, "conf/password", SECRET_SK "\n", 0600);
+    o2 = config_opt(f, "[auth]\npassword_file=password\nuser=alice\ndomain=acme\ntoken=x\n", 0600);
+    assert_true(LOAD(f, "-o", o2, f->mnt));
+    assert_int_equal(c->kind, DBB_AUTH_PASSWORD);
+    assert_string_equal(c->password, SECRET_SK);
+    assert_string_equal(f->opts.credentials_source, "IAM password ([auth] password_file)");
+    assert_int_equal(chmod(pf, 0644), 0);
+    assert_false(LOAD(f, "-o", o2, f->mnt));
+    expect_error(f, DBB_OPTIONS_ERROR_PERMISSIONS, "Permissions 0644");
+
+    /* Without a user the password cannot be used: a clear error naming what is missing,
+     * never the password. */
+    g_setenv("DBBACKUPFS_PASSWORD", SECRET_SK, TRUE);
+    assert_false(LOAD(f, f->mnt));
+    expect_error(f, DBB_OPTIONS_ERROR_CREDENTIALS, "DBBACKUPFS_USER");
+    assert_null(strstr(f->error->message, SECRET_SK));
+}
+
 static void test_env_precedence(void **state)
 {
     Fixture *f = *state;
@@ -1024,6 +1083,7 @@ int main(int argc, char **argv)
         cmocka_unit_test_setup_teardown(test_file_credentials, setup, teardown),
         cmocka_unit_test_setup_teardown(test_token_file, setup, teardown),
         cmocka_unit_test_setup_teardown(test_env_precedence, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_password_sources, setup, teardown),
         cmocka_unit_test_setup_teardown(test_env_half_pair, setup, teardown),
         cmocka_unit_test_setup_teardown(test_env_scrubbed, setup, teardown),
         cmocka_unit_test_setup_teardown(test_env_scrubbed_proc, setup, teardown),
