@@ -118,19 +118,26 @@ static void post_fleet(SimServer *srv, const GByteArray *body, SimReply *out)
     take(out, b);
 }
 
-/* {"lifetime": seconds} for the tokens issued from now on. */
+/* {"lifetime": seconds} for the tokens issued from now on; {"revoke": true} forgets every
+ * token issued so far. */
 static void post_tokens(SimServer *srv, const GByteArray *body, SimReply *out)
 {
     json_tokener *tok = json_tokener_new();
     json_object *doc =
         json_tokener_parse_ex(tok, body->len ? (const char *)body->data : "", (int)body->len);
-    json_object *v;
+    json_object *v = NULL, *revoke = NULL;
+    gboolean has_lifetime = doc && json_object_object_get_ex(doc, "lifetime", &v);
+    gboolean has_revoke = doc && json_object_object_get_ex(doc, "revoke", &revoke);
 
-    if (!doc || !json_object_object_get_ex(doc, "lifetime", &v) ||
-        !json_object_is_type(v, json_type_int) || json_object_get_int(v) < 1)
-        reply_control_error(out, 400, "expected {\"lifetime\": seconds >= 1}");
-    else {
-        sim_tokens_set_lifetime(srv->tokens, json_object_get_int(v));
+    if ((!has_lifetime && !has_revoke) ||
+        (has_lifetime && (!json_object_is_type(v, json_type_int) || json_object_get_int(v) < 1))) {
+        reply_control_error(out, 400,
+                            "expected {\"lifetime\": seconds >= 1} and/or {\"revoke\": true}");
+    } else {
+        if (has_lifetime)
+            sim_tokens_set_lifetime(srv->tokens, json_object_get_int(v));
+        if (has_revoke && json_object_get_boolean(revoke))
+            sim_tokens_revoke(srv->tokens);
         take(out, sim_tokens_json(srv->tokens));
     }
     json_object_put(doc);

@@ -186,6 +186,8 @@ SimAuthResult sim_tokens_check(SimTokens *t, const char *token, const char *path
 GString *sim_tokens_json(SimTokens *t);
 /* Sets the lifetime of tokens issued from now on. */
 void sim_tokens_set_lifetime(SimTokens *t, gint lifetime);
+/* Forgets every token issued (as a password change does): each answers 401 from now on. */
+void sim_tokens_revoke(SimTokens *t);
 
 /* --- control.c --- */
 /* Answers a /_sim request. */

@@ -56,6 +56,13 @@ void sim_tokens_free(SimTokens *t)
     g_free(t);
 }
 
+void sim_tokens_revoke(SimTokens *t)
+{
+    g_mutex_lock(&t->lock);
+    g_hash_table_remove_all(t->tokens);
+    g_mutex_unlock(&t->lock);
+}
+
 void sim_tokens_set_lifetime(SimTokens *t, gint lifetime)
 {
     g_mutex_lock(&t->lock);
