@@ -267,13 +267,18 @@ def minimal_calls(fleet, services=SERVICES):
     def add(route, n):
         routes[route] = routes.get(route, 0) + n
 
+    def ddm_pages(n):
+        # DDM's offset may be a page number: past one page, one probe tells (paginate.h)
+        p = pages(n, PAGE_LIMIT["ddm"])
+        return p + 1 if p > 1 else p
+
     for p in fleet["projects"]:
         if p["record"].get("name") == "MOS":
             continue
         for svc in services:
             data = p.get(svc, {})
             insts = data.get("instances", [])
-            add(f"{svc}.instances", pages(len(insts), PAGE_LIMIT[svc]))
+            add(f"{svc}.instances", ddm_pages(len(insts)) if svc == "ddm" else pages(len(insts), PAGE_LIMIT[svc]))
             if svc in PER_INSTANCE:
                 for inst in insts:
                     n = sum(1 for b in data.get("backups", []) if b.get("instance_id") == inst["id"])
@@ -281,6 +286,8 @@ def minimal_calls(fleet, services=SERVICES):
             elif svc == "geminidb":
                 add("geminidb.backups", pages(len(data.get("backups", [])), 100))
                 add("geminidb.backups", pages(len(data.get("table_backups", [])), 100))
+            elif svc == "ddm":
+                add("ddm.backups", ddm_pages(len(data.get("backups", []))))
             else:
                 add(f"{svc}.backups", pages(len(data.get("backups", [])), PAGE_LIMIT[svc]))
             if svc == "taurusdb":
