@@ -121,13 +121,20 @@ def replay(sim, requests, conns):
 
 
 def biggest_dir(root):
-    """The directory with the most entries under root, and a prefix shared by some of them."""
+    """The directory with the most entries under root, and a prefix of its middle name that
+    a few (up to 10) of them share, as a user types before pressing Tab."""
     best, n = None, -1
     for d, dirs, files in os.walk(root):
         if len(files) > n:
             best, n = d, len(files)
     names = sorted(os.listdir(best))
-    return os.path.relpath(best, root), names[len(names) // 2][:4], n
+    mid = names[len(names) // 2]
+    prefix = mid
+    for k in range(1, len(mid) + 1):
+        if sum(1 for x in names if x.startswith(mid[:k])) <= 10:
+            prefix = mid[:k]
+            break
+    return os.path.relpath(best, root), prefix, n
 
 
 def generations(sim, a):
