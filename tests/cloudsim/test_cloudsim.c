@@ -1211,6 +1211,7 @@ static void test_big_fleet(void **state)
     gint64 t0 = g_get_monotonic_time();
     SimFixture *s = start(args);
     double secs = (double)(g_get_monotonic_time() - t0) / G_USEC_PER_SEC;
+    double cpu = sim_cpu_seconds(s);
     SignOpts good = {0};
     g_autoptr(Resp) ri = get_signed(s, "/iam/v3/auth/projects", NULL, 0, "any", &good);
     json_object *io = resp_json(ri);
@@ -1221,12 +1222,15 @@ static void test_big_fleet(void **state)
                               {"/ddm/v3/", "/backups?limit=1"}};
     gint64 totals[3];
 
-    print_message("300k-backup fleet ready in %.2f s\n", secs);
+    print_message("300k-backup fleet ready in %.2f s (%.2f s of CPU)\n", secs, cpu);
+    /* The promise is about work, so it is held on CPU time: wall time on a shared 2-core
+     * machine says more about the neighbours.  The 5 s promise is for a normal build; ASan
+     * makes generation ~4x slower. */
+    assert_true(cpu >= 0);
 #ifdef __SANITIZE_ADDRESS__
-    /* The 5 s promise is for a normal build; ASan makes generation ~4x slower. */
-    assert_true(secs < 20.0);
+    assert_true(cpu < 20.0);
 #else
-    assert_true(secs < 5.0);
+    assert_true(cpu < 5.0);
 #endif
     assert_int_equal(ri->status, 200);
     for (gsize k = 0; k < G_N_ELEMENTS(paths); k++) {

@@ -19,6 +19,10 @@ typedef struct SimFixture SimFixture;
  * up to 10 s for its URL line.  Returns NULL, after printing why, if it cannot. */
 SimFixture *sim_start(const char *const *extra_args);
 /* "http://127.0.0.1:PORT" */
+/* CPU seconds (user + system) cloudsim has used so far, or -1: a measure of its work that
+ * a loaded machine does not inflate the way it inflates wall-clock time. */
+double sim_cpu_seconds(const SimFixture *s);
+
 const char *sim_base_url(const SimFixture *s);
 /* "http://127.0.0.1:PORT/{service}", for the client's endpoint template; g_free it. */
 char *sim_endpoint_template(const SimFixture *s);
