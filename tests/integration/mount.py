@@ -26,6 +26,19 @@ class MountError(Exception):
     pass
 
 
+def in_mount_table(path):
+    """path is a mount point in /proc/self/mounts.  os.path.ismount() stats the path, which
+    fails with ENOTCONN once the daemon is gone, so it calls a dead FUSE mount "not mounted"
+    and the mount would be left behind."""
+    path = os.path.realpath(path)
+    with open("/proc/self/mounts", encoding="utf-8", errors="replace") as f:
+        for line in f:
+            fields = line.split()
+            if len(fields) > 1 and fields[1].replace("\\040", " ") == path:
+                return True
+    return False
+
+
 class Mount:
     """dbbackupfs -f MOUNTPOINT -o endpoint=...,<opts> with AK/SK from the simulator."""
 
@@ -99,7 +112,7 @@ class Mount:
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait()
-        if os.path.ismount(self.dir):
+        if in_mount_table(self.dir):
             subprocess.run(["fusermount3", "-u", "-z", self.dir], check=False)
         self.log.close()
         try:

@@ -21,7 +21,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from cloudsim import CloudSim  # noqa: E402
 from expected import expected_tree, fleet_exact  # noqa: E402
-from mount import Mount, MountError, fuse_available  # noqa: E402
+from mount import Mount, MountError, fuse_available, in_mount_table  # noqa: E402
 
 BINARY = os.environ.get("DBBACKUPFS", "dbbackupfs")
 SIM_ARGS = ["--seed", "11", "--projects", "2", "--instances", "3", "--backups", "5"]
@@ -309,7 +309,7 @@ class DaemonMount(Mount):
         while self.daemon_pids() and time.monotonic() < deadline:
             time.sleep(0.05)
         left = self.daemon_pids()
-        if os.path.ismount(self.dir):
+        if in_mount_table(self.dir):
             subprocess.run(["fusermount3", "-u", "-z", self.dir], check=False)
         self.log.close()
         try:
