@@ -856,6 +856,21 @@ static char *describe_attempt(DbbHttp *http, const DbbHttpRequest *req, const Pr
     return sanitize(http, req, g_string_free(s, FALSE));
 }
 
+char *dbb_http_error_detail(long status, const guint8 *body, gsize len)
+{
+    Attempt a = {.status = status};
+    json_object *json = NULL;
+    GString *s = g_string_new(NULL);
+
+    if (len > 0)
+        json = parse_json_strict(body, len, &a.json_error);
+    append_status_detail(s, &a, json);
+    if (json)
+        json_object_put(json);
+    g_free(a.json_error);
+    return g_string_free(s, FALSE);
+}
+
 static int attempt_errno(const Attempt *a)
 {
     if (a->code != CURLE_OK)

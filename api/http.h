@@ -84,6 +84,11 @@ void dbb_http_response_clear(DbbHttpResponse *response);
 
 void dbb_http_cancel_all(DbbHttp *http);
 
+/* The "HTTP <status>[ <code>][: <message>][ (request id <id>)]" part of a failure message
+ * for a response of `status` with body[0..len), as dbb_http_get_json() writes it (exposed
+ * for tests and the fuzzer; not yet stripped of credentials). */
+char *dbb_http_error_detail(long status, const guint8 *body, gsize len);
+
 /* Number of requests sent so far (attempts, retries included); for tests and the bench. */
 guint64 dbb_http_requests_sent(DbbHttp *http);
 

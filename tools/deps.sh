@@ -9,6 +9,7 @@ DBB_PACKAGES=(
   libcurl4-openssl-dev libjson-c-dev libglib2.0-dev
   libcmocka-dev libmicrohttpd-dev zlib1g-dev
   python3 jq curl
+  clang libclang-rt-dev   # tools/fuzz: libFuzzer, ASan and UBSan runtimes for clang
 )
 
 dbb_install_deps() {
