@@ -42,6 +42,8 @@
 #define JSON_MAX_DEPTH      64
 /* A failed request that waited this long for a connection slot says so in its error. */
 #define SLOT_WAIT_NOTE_US (100 * G_TIME_SPAN_MILLISECOND)
+/* Error codes and request IDs are a few dozen bytes; longer ones from a server are cut. */
+#define MAX_ERROR_CODE_BYTES 128
 
 struct DbbHttp {
     CURLSH *share;
@@ -800,14 +802,16 @@ static char *sanitize(DbbHttp *http, const DbbHttpRequest *req, char *text)
     return g_string_free(s, FALSE);
 }
 
-static char *truncate_utf8(const char *s)
+/* A server's text cut to max bytes on a character boundary: a hostile error body must not
+ * turn into a log line of megabytes. */
+static char *truncate_utf8(const char *s, gsize max)
 {
     const char *end;
 
-    if (strlen(s) <= MAX_ERROR_MSG_BYTES)
+    if (strlen(s) <= max)
         return g_strdup(s);
-    end = g_utf8_find_prev_char(s, s + MAX_ERROR_MSG_BYTES);
-    return g_strdup_printf("%.*s...", (int)(end ? end - s : MAX_ERROR_MSG_BYTES), s);
+    end = g_utf8_find_prev_char(s, s + max);
+    return g_strdup_printf("%.*s...", (int)(end ? end - s : (gssize)max), s);
 }
 
 static void append_status_detail(GString *s, const Attempt *a, json_object *body)
@@ -816,16 +820,20 @@ static void append_status_detail(GString *s, const Attempt *a, json_object *body
     const char *rid = a->request_id ? a->request_id : f.request_id;
 
     g_string_append_printf(s, "HTTP %ld", a->status);
-    if (f.code)
-        g_string_append_printf(s, " %s", f.code);
+    if (f.code) {
+        g_autofree char *code = truncate_utf8(f.code, MAX_ERROR_CODE_BYTES);
+        g_string_append_printf(s, " %s", code);
+    }
     if (f.msg) {
-        g_autofree char *msg = truncate_utf8(f.msg);
+        g_autofree char *msg = truncate_utf8(f.msg, MAX_ERROR_MSG_BYTES);
         g_string_append_printf(s, ": %s", msg);
     } else if (a->json_error) {
         g_string_append_printf(s, ": %s", a->json_error);
     }
-    if (rid)
-        g_string_append_printf(s, " (request id %s)", rid);
+    if (rid) {
+        g_autofree char *id = truncate_utf8(rid, MAX_ERROR_CODE_BYTES);
+        g_string_append_printf(s, " (request id %s)", id);
+    }
 }
 
 static char *describe_attempt(DbbHttp *http, const DbbHttpRequest *req, const Prepared *p,

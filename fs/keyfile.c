@@ -176,9 +176,11 @@ gboolean opt_config_get(const Config *c, const char *group, const char *key, cha
     *out = NULL;
     if (!g_key_file_has_key(c->kf, group, key, NULL))
         return TRUE;
+    /* GLib returns the value cut at a bad escape *and* sets the error: the error rules. */
     *out = g_key_file_get_string(c->kf, group, key, &local);
-    if (*out != NULL)
+    if (local == NULL)
         return TRUE;
+    g_clear_pointer(out, g_free);
     g_set_error(error, DBB_OPTIONS_ERROR, DBB_OPTIONS_ERROR_FILE, "%s: [%s] %s: %s", c->path, group,
                 key, local->message);
     g_error_free(local);
