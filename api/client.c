@@ -60,6 +60,7 @@ DbbClient *dbb_client_new(const DbbClientConfig *config, GError **error)
     http_config.max_conns = client->max_conns;
     http_config.cafile = config->cafile;
     http_config.credentials = &client->credentials;
+    http_config.allow_insecure_http = config->allow_insecure_http;
     client->http = dbb_http_new(&http_config, error);
     if (client->http == NULL) {
         dbb_client_free(client);

@@ -44,7 +44,10 @@ typedef struct {
     double timeout;     /* seconds; one API request, retries included (default 30) */
     unsigned max_conns; /* concurrent requests (default 8) */
     const char *cafile; /* extra CA bundle, or NULL */
+    /* Copied: the caller may (and main does) wipe its own right after. */
     const DbbCredentials *credentials;
+    /* Send credentials over plain http:// to non-loopback hosts (see http.h). */
+    gboolean allow_insecure_http;
     /* IAM region used for the project list when no endpoint is configured; NULL: global. */
     const char *iam_region;
     /* Listing-wide bounds: beyond them a listing fails with EIO and a log line.  0: 1,000,000

@@ -17,6 +17,7 @@
  */
 #include "http.h"
 
+#include <arpa/inet.h>
 #include <curl/curl.h>
 #include <errno.h>
 #include <string.h>
@@ -57,7 +58,8 @@ struct DbbHttp {
     unsigned slots_free;
     unsigned max_conns;
 
-    DbbCredentials creds;
+    const DbbCredentials *creds; /* borrowed: the client's, the one copy of the secrets */
+    gboolean allow_insecure_http;
     char *cafile;
     gint64 connect_timeout_ms;
     char *user_agent;
@@ -70,6 +72,8 @@ struct DbbHttp {
 };
 
 /* ---- set-up ---- */
+
+static const DbbCredentials no_credentials = {DBB_AUTH_NONE};
 
 static void share_lock(CURL *handle, curl_lock_data data, curl_lock_access access, void *user)
 {
@@ -142,8 +146,8 @@ DbbHttp *dbb_http_new(const DbbHttpConfig *config, GError **error)
     http->connect_timeout_ms =
         (gint64)((config->connect_timeout > 0 ? config->connect_timeout : DEFAULT_CONNECT_S) *
                  1000.0);
-    if (config->credentials)
-        dbb_credentials_copy(&http->creds, config->credentials);
+    http->creds = config->credentials ? config->credentials : &no_credentials;
+    http->allow_insecure_http = config->allow_insecure_http;
     http->user_agent = g_strdup_printf("dbbackupfs/%s (libcurl/%s)", DBB_VERSION,
                                        curl_version_info(CURLVERSION_NOW)->version);
 
@@ -176,7 +180,6 @@ void dbb_http_free(DbbHttp *http)
     g_mutex_clear(&http->slot_lock);
     g_cond_clear(&http->slot_cond);
     g_cond_clear(&http->cancel_cond);
-    dbb_credentials_clear(&http->creds);
     g_free(http->cafile);
     g_free(http->user_agent);
     g_free(http);
@@ -343,6 +346,40 @@ static gboolean prepare(const DbbHttpRequest *req, Prepared *p, GError **error)
     return TRUE;
 }
 
+/* Loopback: the simulator, a local proxy or tunnel; nothing crosses a network. */
+static gboolean host_is_loopback(const char *host)
+{
+    struct in_addr a4;
+    struct in6_addr a6;
+
+    if (g_ascii_strcasecmp(host, "localhost") == 0)
+        return TRUE;
+    if (inet_pton(AF_INET, host, &a4) == 1)
+        return (ntohl(a4.s_addr) >> 24) == 127;
+    if (inet_pton(AF_INET6, host, &a6) == 1)
+        return IN6_IS_ADDR_LOOPBACK(&a6);
+    return FALSE;
+}
+
+/* A token or a signature over plain http to another host can be read (and a token reused)
+ * by anyone on the way: refused unless the user said otherwise. */
+static gboolean transport_allowed(DbbHttp *http, const DbbHttpRequest *req, GError **error)
+{
+    g_autoptr(GUri) uri = g_uri_parse(req->base_url, G_URI_FLAGS_ENCODED, NULL);
+    /* A password goes in a POST body (req->redact names it), a token got by it per request. */
+    gboolean secret = http->creds->kind != DBB_AUTH_NONE || req->auth_token || req->redact;
+
+    if (!secret || http->allow_insecure_http || uri == NULL ||
+        g_ascii_strcasecmp(g_uri_get_scheme(uri), "http") != 0 ||
+        host_is_loopback(g_uri_get_host(uri)))
+        return TRUE;
+    g_set_error(error, DBB_API_ERROR, EACCES,
+                "%s: %s %s: refusing to send credentials over plain http to %s (use https, or "
+                "allow_insecure_http)",
+                req->service, req->post_body ? "POST" : "GET", req->path, g_uri_get_host(uri));
+    return FALSE;
+}
+
 /* ---- headers and signing ---- */
 
 /* A value with CR, LF or another control byte would split or corrupt the header block. */
@@ -386,7 +423,7 @@ static void header_set_add(HeaderSet *set, const char *name, const char *value)
 static char *sign_headers(DbbHttp *http, const DbbHttpRequest *req, const Prepared *p,
                           const char *date, HeaderSet *set)
 {
-    const DbbCredentials *c = &http->creds;
+    const DbbCredentials *c = http->creds;
     DbbSignInput in = {
         .method = req->post_body ? "POST" : "GET",
         .path = p->sign_path,
@@ -433,16 +470,16 @@ static struct curl_slist *build_headers(DbbHttp *http, const DbbHttpRequest *req
         header_set_add(&set, "Content-Type", "application/json");
         header_set_add(&set, "Host", p->host);
         header_set_add(&set, "X-Auth-Token", req->auth_token);
-    } else if (http->creds.kind == DBB_AUTH_AKSK && !req->post_body) {
-        if (!http->creds.ak || !http->creds.sk)
+    } else if (http->creds->kind == DBB_AUTH_AKSK && !req->post_body) {
+        if (!http->creds->ak || !http->creds->sk)
             return NULL;
         auth = sign_headers(http, req, p, date, &set);
         header_set_add(&set, "Authorization", auth);
     } else {
         header_set_add(&set, "Content-Type", "application/json");
         header_set_add(&set, "Host", p->host);
-        if (http->creds.kind == DBB_AUTH_TOKEN)
-            header_set_add(&set, "X-Auth-Token", http->creds.token ? http->creds.token : "");
+        if (http->creds->kind == DBB_AUTH_TOKEN)
+            header_set_add(&set, "X-Auth-Token", http->creds->token ? http->creds->token : "");
     }
     header_set_add(&set, "Accept", "application/json");
     if (!headers_valid(&set))
@@ -786,8 +823,8 @@ static ErrorFields error_fields(json_object *body)
 /* One line, bounded, and never a credential even if a server echoes one back. */
 static char *sanitize(DbbHttp *http, const DbbHttpRequest *req, char *text)
 {
-    const char *secrets[] = {http->creds.sk,       http->creds.token, http->creds.security_token,
-                             http->creds.password, req->auth_token,   req->redact};
+    const char *secrets[] = {http->creds->sk,       http->creds->token, http->creds->security_token,
+                             http->creds->password, req->auth_token,    req->redact};
     GString *s = g_string_new(text);
 
     g_free(text);
@@ -938,9 +975,10 @@ gboolean dbb_http_get_json(DbbHttp *http, const DbbHttpRequest *req, DbbHttpResp
     gint64 slot_wait_us = 0;
 
     memset(response, 0, sizeof(*response));
-    if (!prepare(req, &p, &prep_error)) {
+    if (!prepare(req, &p, &prep_error) || !transport_allowed(http, req, &prep_error)) {
         g_warning("%s", prep_error->message);
         g_propagate_error(error, prep_error);
+        prepared_clear(&p);
         return FALSE;
     }
 

@@ -39,7 +39,12 @@ typedef struct DbbHttp DbbHttp;
 typedef struct {
     unsigned max_conns;
     const char *cafile; /* or NULL */
+    /* Borrowed, not copied (one copy of each secret in the process): must outlive the
+     * DbbHttp.  NULL: no credentials. */
     const DbbCredentials *credentials;
+    /* Send credentials over plain http:// to hosts other than loopback; otherwise such a
+     * request fails with EACCES before anything is sent. */
+    gboolean allow_insecure_http;
     /* Connect timeout cap in seconds (the deadline still rules); 0: 10 s. */
     double connect_timeout;
 } DbbHttpConfig;

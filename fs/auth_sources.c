@@ -122,25 +122,34 @@ static gboolean use_password(DbbOptions *o, const Config *c, char *password, con
     return ok;
 }
 
-/* A secret from [auth]: never quoted, even in an error. */
+/* A value from [auth]: never quoted, even in an error.  A secret is taken (moved) from
+ * c->secrets, so its one copy goes on to the credentials. */
 static gboolean auth_get(const Config *c, const char *key, char **out, GError **error)
 {
-    char *v;
+    g_autoptr(GError) local = NULL;
+    g_autofree char *stolen_key = NULL;
+    char *v = NULL;
+    gsize len;
 
     *out = NULL;
     if (!g_key_file_has_key(c->kf, GROUP_AUTH, key, NULL))
         return TRUE;
-    v = g_key_file_get_string(c->kf, GROUP_AUTH, key, NULL);
-    if (v == NULL) {
+    if (g_strv_contains(opt_auth_secret_keys, key))
+        g_hash_table_steal_extended(c->secrets, key, (gpointer *)&stolen_key, (gpointer *)&v);
+    else
+        v = g_key_file_get_string(c->kf, GROUP_AUTH, key, &local);
+    if (v == NULL || local != NULL) {
+        g_free(v);
         g_set_error(error, DBB_OPTIONS_ERROR, DBB_OPTIONS_ERROR_FILE,
                     "%s: [auth] %s cannot be read (an invalid \\ escape?)", c->path, key);
         return FALSE;
     }
+    /* Stripping moves the text inside the buffer: copy it out, then wipe all of the old. */
+    len = strlen(v);
     g_strstrip(v);
-    if (*v == '\0')
-        opt_wipe_free(v, 0);
-    else
-        *out = v;
+    if (*v != '\0')
+        *out = g_strdup(v);
+    opt_wipe_free(v, len);
     return TRUE;
 }
 

@@ -19,6 +19,7 @@ enum {
     KEY_SINGLETHREAD,
     KEY_FSNAME,
     KEY_SUBTYPE,
+    KEY_ALLOW_INSECURE_HTTP,
 };
 
 #define OWN(name)  FUSE_OPT_KEY(name "=", KEY_OWN)
@@ -50,6 +51,7 @@ static const struct fuse_opt dbb_fuse_opts[] = {
     FUSE_OPT_KEY("-s", KEY_SINGLETHREAD),
     FUSE_OPT_KEY("fsname=", KEY_FSNAME),
     FUSE_OPT_KEY("subtype=", KEY_SUBTYPE),
+    FUSE_OPT_KEY("allow_insecure_http", KEY_ALLOW_INSECURE_HTTP),
     /* "ro" is added last anyway, and "rw" (mount(8) may pass it) must never make the mount
      * writable: libfuse applies the last of the two. */
     DROP("ro"),
@@ -75,16 +77,45 @@ static int usage_error(CmdLine *cl, char *message)
     return -1;
 }
 
-/* An -o option or dash argument that no template matched. */
+/* The -o options libfuse 3.14's fuse_session_new() accepts (lib/fuse_lowlevel.c fuse_ll_opts
+ * and lib/mount.c fuse_mount_opts, less those consumed above); a name ending in '=' takes a
+ * value.  Anything else is refused here: libfuse would print the whole option, value and
+ * all, and a mistyped "-o sk=SECRET" must not reach a terminal or a log. */
+static const char *const fuse_known[] = {
+    "allow_other",  "allow_root", "auto_unmount", "blkdev",      "default_permissions",
+    "max_read=",    "blksize=",   "context=",     "fscontext=",  "defcontext=",
+    "rootcontext=", "suid",       "nosuid",       "dev",         "nodev",
+    "exec",         "noexec",     "async",        "sync",        "dirsync",
+    "atime",        "noatime",    "diratime",     "nodiratime",  "lazytime",
+    "nolazytime",   "relatime",   "norelatime",   "strictatime", "nostrictatime",
+};
+
+static gboolean fuse_knows(const char *arg)
+{
+    const char *eq = strchr(arg, '=');
+    gsize n = eq ? (gsize)(eq - arg) + 1 : strlen(arg);
+
+    for (gsize i = 0; i < G_N_ELEMENTS(fuse_known); i++) {
+        const char *k = fuse_known[i];
+        if (strlen(k) == n && strncmp(arg, k, n) == 0 && (eq != NULL) == (k[n - 1] == '='))
+            return TRUE;
+    }
+    return FALSE;
+}
+
+/* An -o option or dash argument that no template matched.  Only its name is ever shown. */
 static int other_option(CmdLine *cl, const char *arg)
 {
-    if (arg[0] == '-')
-        return usage_error(cl, g_strdup_printf("unknown option '%s' (see --help)", arg));
+    int name_len = (int)strcspn(arg, "=");
+
     if (g_str_has_prefix(arg, "x-"))
         return 0; /* fstab comments for systemd and friends */
-    if (opt_own_option_find(arg) != NULL)
+    if (arg[0] != '-' && opt_own_option_find(arg) != NULL)
         return usage_error(cl, g_strdup_printf("option '%s' needs a value: -o %s=...", arg, arg));
-    return 1; /* a FUSE option: fuse_session_new() judges it */
+    if (arg[0] != '-' && fuse_knows(arg))
+        return 1; /* fuse_session_new() takes it */
+    return usage_error(cl, g_strdup_printf("unknown option '%.*s'%s (see --help)", name_len, arg,
+                                           arg[name_len] == '=' ? " (value not shown)" : ""));
 }
 
 static int cmdline_proc(void *data, const char *arg, int key, struct fuse_args *outargs)
@@ -118,6 +149,9 @@ static int cmdline_proc(void *data, const char *arg, int key, struct fuse_args *
     case KEY_SUBTYPE:
         cl->subtype_given = TRUE;
         return 1;
+    case KEY_ALLOW_INSECURE_HTTP:
+        cl->allow_insecure_http = TRUE;
+        return 0;
     case FUSE_OPT_KEY_NONOPT:
         g_ptr_array_add(cl->nonopts, g_strdup(arg));
         return 0;

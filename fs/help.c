@@ -46,6 +46,8 @@ void dbb_options_print_help(const char *progname)
            "                           (default: 30)\n"
            "    -o cafile=PATH         extra CA bundle (default: the system's)\n"
            "    -o uid=N  -o gid=N     owner of every entry (default: the mounting user)\n"
+           "    -o allow_insecure_http send credentials over plain http:// to hosts other\n"
+           "                           than loopback (default: such requests fail)\n"
            "\n"
            "credentials, first found wins:\n"
            "    " ENV_AK " + " ENV_SK "\n"

@@ -75,6 +75,101 @@ void opt_config_clear(Config *c)
     g_clear_pointer(&c->path, g_free);
     g_clear_pointer(&c->dir, g_free);
     g_clear_pointer(&c->kf, g_key_file_unref);
+    g_clear_pointer(&c->secrets, g_hash_table_unref);
+}
+
+/* ---- the secrets of [auth]: cut out of the text before GKeyFile reads it ---- */
+
+const char *const opt_auth_secret_keys[] = {"sk", "token", "security_token", NULL};
+
+static void wipe_free_string(gpointer s)
+{
+    if (s != NULL)
+        opt_wipe_free(s, strlen(s));
+}
+
+/* GKeyFile's unescaping of a string value (\s \n \t \r \\); NULL on any other escape. */
+static char *unescape_value(const char *v, gsize n)
+{
+    static const char from[] = "sntr\\", to[] = " \n\t\r\\";
+    char *out = g_malloc(n + 1);
+    gsize o = 0;
+
+    for (gsize i = 0; i < n; i++) {
+        const char *esc;
+
+        if (v[i] != '\\') {
+            out[o++] = v[i];
+            continue;
+        }
+        if (++i == n || (esc = memchr(from, v[i], sizeof(from) - 1)) == NULL) {
+            opt_wipe_free(out, n + 1);
+            return NULL;
+        }
+        out[o++] = to[esc - from];
+    }
+    out[o] = '\0';
+    return out;
+}
+
+static gboolean is_auth_header(const char *p, const char *end)
+{
+    const char *close = memrchr(p, ']', (gsize)(end - p));
+
+    return close != NULL && (gsize)(close - p - 1) == strlen(GROUP_AUTH) &&
+           strncmp(p + 1, GROUP_AUTH, strlen(GROUP_AUTH)) == 0;
+}
+
+/* One "key = value" line of [auth]: a secret's value goes to c->secrets and is overwritten
+ * with '*' in the text (the line keeps its key, so GKeyFile still sees the key is set). */
+static gboolean take_secret_line(Config *c, const char *path, char *p, char *end, GError **error)
+{
+    char *eq = memchr(p, '=', (gsize)(end - p));
+    char *key_end = eq, *v;
+    g_autofree char *key = NULL;
+    char *value;
+
+    if (eq == NULL)
+        return TRUE;
+    while (key_end > p && g_ascii_isspace(key_end[-1]))
+        key_end--;
+    key = g_strndup(p, (gsize)(key_end - p));
+    if (!g_strv_contains(opt_auth_secret_keys, key))
+        return TRUE;
+    for (v = eq + 1; v < end && g_ascii_isspace(*v);)
+        v++;
+    if (end > v && end[-1] == '\r')
+        end--;
+    value = unescape_value(v, (gsize)(end - v));
+    memset(v, '*', (gsize)(end - v));
+    if (value == NULL) {
+        g_set_error(error, DBB_OPTIONS_ERROR, DBB_OPTIONS_ERROR_FILE,
+                    "%s: [auth] %s cannot be read (an invalid \\ escape?)", path, key);
+        return FALSE;
+    }
+    g_hash_table_replace(c->secrets, g_steal_pointer(&key), value); /* the last one counts */
+    return TRUE;
+}
+
+gboolean opt_config_take_secrets(Config *c, const char *path, char *data, GError **error)
+{
+    gboolean in_auth = FALSE;
+
+    c->secrets = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, wipe_free_string);
+    for (char *line = data; *line != '\0'; line = (char *)next_line(line)) {
+        char *end = line + strcspn(line, "\n");
+        char *p = line;
+
+        while (p < end && g_ascii_isspace(*p))
+            p++;
+        if (p == end || *p == '#')
+            continue;
+        if (*p == '[')
+            in_auth = is_auth_header(p, end);
+        else if (in_auth && !take_secret_line(c, path, p, end, error))
+            return FALSE;
+    }
+    return TRUE;
 }
 
 static gboolean holds_secrets(GKeyFile *kf)
@@ -110,7 +205,8 @@ static gboolean config_load(Config *c, const char *path, gboolean explicit, GErr
         }
         return FALSE;
     }
-    ok = check_key_file_syntax(path, data, len, error);
+    ok = check_key_file_syntax(path, data, len, error) &&
+         opt_config_take_secrets(c, path, data, error);
     if (ok && !g_key_file_load_from_data(kf, data, len, G_KEY_FILE_NONE, NULL)) {
         g_set_error(error, DBB_OPTIONS_ERROR, DBB_OPTIONS_ERROR_FILE,
                     "config file '%s' is not a valid key file", path);
@@ -119,8 +215,10 @@ static gboolean config_load(Config *c, const char *path, gboolean explicit, GErr
     opt_wipe_free(data, len);
     if (ok && holds_secrets(kf))
         ok = opt_check_private(path, &st, error);
-    if (!ok)
+    if (!ok) {
+        g_clear_pointer(&c->secrets, g_hash_table_unref);
         return FALSE;
+    }
     c->path = g_strdup(path);
     c->dir = g_path_get_dirname(path);
     c->kf = g_steal_pointer(&kf);

@@ -70,6 +70,7 @@ static DbbClient *client_new(const DbbOptions *o, GError **error)
         .max_records = o->max_records,
         .max_listing_bytes = o->max_listing_bytes,
         .reauth_interval = o->ttl,
+        .allow_insecure_http = o->allow_insecure_http,
     };
 
     return dbb_client_new(&cfg, error);
@@ -131,6 +132,7 @@ int main(int argc, char *argv[])
     DbbMount *m = NULL;
     int ret = 1;
 
+    dbb_options_protect_process();
     /* Listings are parsed on whichever thread fetched them (FUSE workers, read-ahead): with
      * one malloc arena per thread, each generation's freed memory stays in the arena that
      * parsed it and the daemon's RSS creeps up to one listing per arena.  Two arenas keep
@@ -160,6 +162,7 @@ int main(int argc, char *argv[])
     client = client_new(&opts, &error);
     if (!client)
         goto fail;
+    dbb_credentials_clear(&opts.credentials); /* the client holds the one copy now */
     m = dbb_mount_new(&opts, g_steal_pointer(&client));
     if (!check_credentials(m, &opts, &error)) {
         fprintf(stderr, "dbbackupfs: the credentials (%s) were rejected: %s\n",

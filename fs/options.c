@@ -410,6 +410,7 @@ static void take_flags(DbbOptions *o, const CmdLine *cl)
     o->singlethread = cl->singlethread;
     o->show_help = cl->show_help;
     o->show_version = cl->show_version;
+    o->allow_insecure_http = cl->allow_insecure_http;
 }
 
 gboolean dbb_options_load(DbbOptions *opts, struct fuse_args *fuse_args, GError **error)

@@ -52,6 +52,8 @@ typedef struct {
                                      * Not filtered by `projects`: the caller applies that
                                      * filter to whichever source it lists. */
     DbbCredentials credentials;
+    /* -o allow_insecure_http: credentials may go over plain http:// to non-loopback hosts */
+    gboolean allow_insecure_http;
     const char *credentials_source; /* "environment (AK/SK)", "DBBACKUPFS_TOKEN", "config
                                      * file [auth]": for messages, never the secret */
     /* FUSE side */
@@ -91,5 +93,10 @@ void dbb_options_print_help(const char *progname);
 void dbb_options_print_version(void);
 
 void dbb_options_clear(DbbOptions *opts);
+
+/* The process will hold secrets: make it non-dumpable (no core file; /proc/PID/mem, environ
+ * and ptrace closed to everyone but root).  Call first thing in main(), before any secret is
+ * read; a fork (the daemon) inherits it. */
+void dbb_options_protect_process(void);
 
 G_END_DECLS

@@ -71,6 +71,7 @@ typedef struct {
     GPtrArray *nonopts;
     gboolean fsname_given;
     gboolean subtype_given;
+    gboolean allow_insecure_http;
     int foreground, debug, singlethread, show_help, show_version;
     GError *error; /* the first problem found */
 } CmdLine;
@@ -98,7 +99,16 @@ typedef struct {
     char *path; /* absolute */
     char *dir;  /* relative paths in the file resolve against it */
     GKeyFile *kf;
+    /* The [auth] secrets (opt_auth_secret_keys): key -> value, wiped when freed.  GKeyFile
+     * frees its copies unwiped, so it only ever sees them as "***". */
+    GHashTable *secrets;
 } Config;
+
+/* The [auth] keys whose values are secrets; NULL-terminated. */
+extern const char *const opt_auth_secret_keys[];
+/* Moves the values of the [auth] secrets of the key file text `data` (NUL-terminated) into
+ * c->secrets (new), unescaped as GKeyFile would, and overwrites them in data with '*'. */
+gboolean opt_config_take_secrets(Config *c, const char *path, char *data, GError **error);
 
 void opt_config_clear(Config *c);
 /* $XDG_CONFIG_HOME/dbbackupfs/config, or ~/.config/dbbackupfs/config. */

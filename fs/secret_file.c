@@ -9,7 +9,15 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <unistd.h>
+
+void dbb_options_protect_process(void)
+{
+    if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0)
+        g_warning("prctl(PR_SET_DUMPABLE, 0): %s; a core dump could hold the credentials",
+                  g_strerror(errno));
+}
 
 void opt_wipe_free(char *buf, gsize len)
 {

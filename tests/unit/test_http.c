@@ -341,6 +341,8 @@ static int server_stop(void **state)
 
 static DbbHttp *new_http(DbbAuthKind kind, unsigned max_conns)
 {
+    /* The http layer borrows its credentials: they must outlive it. */
+    static DbbCredentials each_kind[DBB_AUTH_TOKEN + 1];
     DbbCredentials creds = {.kind = kind};
     g_autoptr(GError) error = NULL;
     DbbHttp *http;
@@ -353,7 +355,8 @@ static DbbHttp *new_http(DbbAuthKind kind, unsigned max_conns)
     } else if (kind == DBB_AUTH_TOKEN) {
         creds.token = TOKEN;
     }
-    DbbHttpConfig config = {.max_conns = max_conns, .credentials = &creds};
+    each_kind[kind] = creds;
+    DbbHttpConfig config = {.max_conns = max_conns, .credentials = &each_kind[kind]};
     http = dbb_http_new(&config, &error);
     assert_non_null(http);
     return http;
