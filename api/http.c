@@ -73,7 +73,7 @@ struct DbbHttp {
 
 /* ---- set-up ---- */
 
-static const DbbCredentials no_credentials = {DBB_AUTH_NONE};
+static const DbbCredentials no_credentials = {.kind = DBB_AUTH_NONE};
 
 static void share_lock(CURL *handle, curl_lock_data data, curl_lock_access access, void *user)
 {
