@@ -392,13 +392,22 @@ static gboolean header_value_ok(const char *v)
     return TRUE;
 }
 
+/* Header lines may hold a token or a signature: wiped before curl frees them.  (curl's own
+ * request buffer, which also holds them for the time of one request, is out of our reach.) */
+static void headers_wipe_free(struct curl_slist *list)
+{
+    for (struct curl_slist *l = list; l != NULL; l = l->next)
+        explicit_bzero(l->data, strlen(l->data));
+    curl_slist_free_all(list);
+}
+
 static struct curl_slist *add_header(struct curl_slist *list, const char *name, const char *value)
 {
     g_autofree char *line = g_strdup_printf("%s: %s", name, value);
     struct curl_slist *next = curl_slist_append(list, line);
 
     if (!next) {
-        curl_slist_free_all(list);
+        headers_wipe_free(list);
         return NULL;
     }
     /* The line may hold a secret: wipe our copy, curl keeps its own. */
@@ -677,7 +686,7 @@ static gboolean attempt_run(DbbHttp *http, const DbbHttpRequest *req, const Prep
     }
     easy = easy_get(http);
     if (!easy) {
-        curl_slist_free_all(hdrs);
+        headers_wipe_free(hdrs);
         a->code = CURLE_OUT_OF_MEMORY;
         return FALSE;
     }
@@ -690,7 +699,7 @@ static gboolean attempt_run(DbbHttp *http, const DbbHttpRequest *req, const Prep
     curl_easy_setopt(easy, CURLOPT_ERRORBUFFER, NULL);
     curl_easy_setopt(easy, CURLOPT_WRITEDATA, NULL);
     curl_easy_setopt(easy, CURLOPT_HEADERDATA, NULL);
-    curl_slist_free_all(hdrs);
+    headers_wipe_free(hdrs);
     easy_put(http, easy, a->code != CURLE_OUT_OF_MEMORY);
 
     if (a->code == CURLE_OK && a->status >= 200 && a->status < 300)
