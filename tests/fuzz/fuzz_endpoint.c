@@ -3,6 +3,7 @@
 
 #include "api/client_internal.h"
 #include "api/endpoint.h"
+#include "api/service_ops.h"
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
@@ -20,7 +21,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     char *url;
 
     for (int use_template = 0; use_template < 2; use_template++) {
-        url = dbb_endpoint_base_url(use_template ? tmpl : NULL, service, region, &error);
+        const DbbService *known = dbb_service_find(service);
+        const char *prefix = known ? dbb_service_host_prefix(known, region) : NULL;
+
+        url = dbb_endpoint_base_url(use_template ? tmpl : NULL, service, prefix, region, &error);
         if ((url == NULL) == (error == NULL))
             abort();
         if (url != NULL && url[0] != '\0' && url[strlen(url) - 1] == '/')

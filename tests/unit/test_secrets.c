@@ -226,6 +226,34 @@ static void test_plain_http_refused(void **state)
     }
 }
 
+/* IAM password authentication: the password in a POST body, then a token per request. */
+static void test_plain_http_refused_for_password_auth(void **state)
+{
+    DbbHttpConfig config = {.max_conns = 1};
+    DbbHttp *http = dbb_http_new(&config, NULL);
+    DbbHttpRequest post = {.service = "iam",
+                           .base_url = "http://192.0.2.1:9",
+                           .path = "/v3/auth/tokens",
+                           .post_body = "{\"auth\":{}}",
+                           .redact = "pa55word"};
+    DbbHttpRequest get = {.service = "ddm",
+                          .base_url = "http://192.0.2.1:9",
+                          .path = "/v3/p/instances",
+                          .auth_token = "tok"};
+    DbbHttpResponse resp = {0};
+    g_autoptr(GError) e1 = NULL;
+    g_autoptr(GError) e2 = NULL;
+
+    assert_false(dbb_http_get_json(http, &post, &resp, &e1));
+    assert_true(g_error_matches(e1, DBB_API_ERROR, EACCES));
+    assert_non_null(strstr(e1->message, "POST /v3/auth/tokens: refusing"));
+    assert_false(dbb_http_get_json(http, &get, &resp, &e2));
+    assert_true(g_error_matches(e2, DBB_API_ERROR, EACCES));
+    assert_int_equal(dbb_http_requests_sent(http), 0);
+    dbb_http_response_clear(&resp);
+    dbb_http_free(http);
+}
+
 /* ---- the process ---- */
 
 static void test_not_dumpable(void **state)
@@ -244,6 +272,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_allow_insecure_http_flag, setup, teardown),
         cmocka_unit_test_setup_teardown(test_auth_secret_reaches_credentials, setup, teardown),
         cmocka_unit_test(test_plain_http_refused),
+        cmocka_unit_test(test_plain_http_refused_for_password_auth),
         cmocka_unit_test(test_not_dumpable),
     };
 
