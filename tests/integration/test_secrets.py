@@ -11,7 +11,6 @@ the unit test test_secrets holds that promise.)
 Exit 77 only without FUSE.  Environment: DBBACKUPFS, CLOUDSIM.
 """
 import os
-import socket
 import sys
 import traceback
 
@@ -37,24 +36,14 @@ def test_unknown_option_not_echoed(sim):
 
 
 def own_address():
-    """A local address that is not loopback, or None."""
-    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    try:
-        s.connect(("192.0.2.1", 9))  # no packet is sent: this only picks the route
-        addr = s.getsockname()[0]
-    except OSError:
-        return None
-    finally:
-        s.close()
-    return None if addr.startswith("127.") else addr
+    """An address that is not loopback by name, yet reaches this host: Linux delivers a
+    connect() to 0.0.0.0 to the local host, so this test sends nothing off the machine."""
+    return "0.0.0.0"
 
 
 def test_plain_http_refused(_sim):
     addr = own_address()
-    if addr is None:
-        print("no non-loopback address: test_plain_http_refused skipped")
-        return
-    with CloudSim(["--bind", addr, "--projects", "1", "--instances", "1", "--backups", "1"]) as far:
+    with CloudSim(["--projects", "1", "--instances", "1", "--backups", "1"]) as far:
         endpoint = "http://%s:%d/{service}" % (addr, far.port)
         for creds in ("aksk", "token"):
             env = {}

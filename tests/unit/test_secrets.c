@@ -195,8 +195,10 @@ static int request(const char *base_url, DbbAuthKind kind, gboolean allow, GErro
 
 static void test_plain_http_refused(void **state)
 {
-    static const char *const remote[] = {"http://192.0.2.1:9/x", "HTTP://example.invalid",
-                                         "http://[2001:db8::1]:9", "http://127.0.0.1.example:9"};
+    /* Not loopback by name, yet Linux delivers a connect() to 0.0.0.0 or :: to this host: so
+     * a check that failed could not send a packet off the machine (tests send none). */
+    static const char *const remote[] = {"http://0.0.0.0:9/x", "HTTP://example.invalid",
+                                         "http://[::]:9", "http://127.0.0.1.example:9"};
     static const char *const local[] = {"http://127.0.0.1:1", "http://127.9.9.9:1",
                                         "http://localhost:1", "http://[::1]:1"};
 
@@ -219,9 +221,9 @@ static void test_plain_http_refused(void **state)
         g_autoptr(GError) anonymous = NULL;
         g_autoptr(GError) tls = NULL;
         /* Told to, or nothing to leak, or https: the request goes out (and fails here). */
-        assert_true(request("http://192.0.2.1:9", DBB_AUTH_TOKEN, TRUE, &allowed) >= 1);
-        assert_true(request("http://192.0.2.1:9", DBB_AUTH_NONE, FALSE, &anonymous) >= 1);
-        assert_true(request("https://192.0.2.1:9", DBB_AUTH_TOKEN, FALSE, &tls) >= 1);
+        assert_true(request("http://0.0.0.0:9", DBB_AUTH_TOKEN, TRUE, &allowed) >= 1);
+        assert_true(request("http://0.0.0.0:9", DBB_AUTH_NONE, FALSE, &anonymous) >= 1);
+        assert_true(request("https://0.0.0.0:9", DBB_AUTH_TOKEN, FALSE, &tls) >= 1);
         assert_false(g_error_matches(allowed, DBB_API_ERROR, EACCES));
     }
 }
@@ -232,12 +234,12 @@ static void test_plain_http_refused_for_password_auth(void **state)
     DbbHttpConfig config = {.max_conns = 1};
     DbbHttp *http = dbb_http_new(&config, NULL);
     DbbHttpRequest post = {.service = "iam",
-                           .base_url = "http://192.0.2.1:9",
+                           .base_url = "http://0.0.0.0:9",
                            .path = "/v3/auth/tokens",
                            .post_body = "{\"auth\":{}}",
                            .redact = "pa55word"};
     DbbHttpRequest get = {.service = "ddm",
-                          .base_url = "http://192.0.2.1:9",
+                          .base_url = "http://0.0.0.0:9",
                           .path = "/v3/p/instances",
                           .auth_token = "tok"};
     DbbHttpResponse resp = {0};
