@@ -110,6 +110,17 @@ echo "apt-get install: $((SECONDS - start)) s"
 [ "$(man -w dbbackupfs)" = /usr/share/man/man1/dbbackupfs.1.gz ] || fail "man -w dbbackupfs"
 ok "installed $version: /usr/bin/dbbackupfs, man dbbackupfs"
 
+# The man page: each section once (a merge once left a second copy of half the page), and
+# services= gives the default order that --help gives.
+man_src=$(zcat /usr/share/man/man1/dbbackupfs.1.gz)
+dup_sections=$(grep -E '^\.S[HS] ' <<<"$man_src" | sort | uniq -d)
+[ -z "$dup_sections" ] || fail "man page sections given twice: $dup_sections"
+man_services=$(sed -n '/^\.BI services= /,/^\.TP/p' <<<"$man_src" | sed -n 's/^\.BR \([a-z]*:[a-z:]*\) \.$/\1/p')
+help_services=$(/usr/bin/dbbackupfs --help | sed -n 's/.*services=.*(default: \([a-z:]*\)).*/\1/p')
+[ -n "$help_services" ] && [ "$man_services" = "$help_services" ] ||
+  fail "services= default: man page '$man_services', --help '$help_services'"
+ok "man page: no section twice; services= default $man_services as in --help"
+
 # --- example systemd units: valid, and their man: reference resolves -------------------
 examples=/usr/share/doc/dbbackupfs/examples
 mkdir "$tmp/units"
