@@ -49,12 +49,14 @@ def instance_dir(m, service):
 
 def list_once(sim, m, service):
     """Lists the backups once: (names or None, errno or 0, requests, seconds).  The service
-    directory is listed too: a project-wide backup list (DDM) is fetched for it."""
+    directory is listed too: a project-wide backup list (DDM) is fetched for it.  Counting
+    starts before the project list is read: read-ahead may fetch the levels below it as
+    soon as that listing is read to its end."""
+    sim.reset_counts()
+    t0 = time.monotonic()
     projects = os.listdir(m.dir)
     assert len(projects) == 1, projects
     base = m.path(projects[0], service)
-    sim.reset_counts()
-    t0 = time.monotonic()
     try:
         instances = os.listdir(base)
         assert len(instances) == 1, instances
