@@ -61,6 +61,8 @@ DbbClient *dbb_client_new(const DbbClientConfig *config, GError **error)
     http_config.cafile = config->cafile;
     http_config.credentials = &client->credentials;
     http_config.allow_insecure_http = config->allow_insecure_http;
+    client->counters = dbb_api_counters_new();
+    http_config.counters = client->counters;
     client->http = dbb_http_new(&http_config, error);
     if (client->http == NULL) {
         dbb_client_free(client);
@@ -78,6 +80,7 @@ void dbb_client_free(DbbClient *client)
     dbb_tokens_free(client->tokens);
     g_hash_table_unref(client->token_worked);
     g_mutex_clear(&client->token_lock);
+    dbb_api_counters_free(client->counters);
     dbb_credentials_clear(&client->credentials);
     g_free(client->endpoint);
     g_hash_table_unref(client->service_endpoints);
@@ -177,6 +180,7 @@ static gboolean fetch_page(gpointer data, guint64 offset, guint limit, DbbPage *
     request.service = src->service;
     request.base_url = src->base_url;
     request.path = src->path;
+    request.route = src->table->path_template;
     request.query = query;
     request.n_query = n;
     request.project_id = src->project_id;
@@ -294,6 +298,11 @@ gboolean dbb_client_call(DbbClient *client, DbbHttpRequest *request, const char 
     if (local != NULL)
         g_propagate_error(error, local);
     return ok;
+}
+
+void dbb_client_stats(DbbClient *client, DbbApiStats *out)
+{
+    dbb_api_counters_snapshot(client->counters, out);
 }
 
 GPtrArray *dbb_client_list_projects(DbbClient *client, GError **error)

@@ -20,6 +20,8 @@
  *   is sent once more after one re-authentication shared by every concurrent caller.
  * - With a fixed token (DBB_AUTH_TOKEN), a 401 for a project the token worked for before
  *   logs that the token has expired (it cannot be renewed) and fails with EACCES.
+ * - Every HTTP attempt is counted, by service, route template and status class, with its
+ *   latency (dbb_client_stats(), see stats.h); the client owns the counters.
  * Thread-safe: any number of threads may call any function at once.
  */
 #pragma once
@@ -28,6 +30,7 @@
 
 #include "credentials.h"
 #include "model.h"
+#include "stats.h"
 
 G_BEGIN_DECLS
 
@@ -88,5 +91,7 @@ guint64 dbb_client_max_listing_bytes(DbbClient *client);
 /* How long one listing (all its pages) may take, in µs: what a caller waiting for another's
  * listing should wait at most. */
 gint64 dbb_client_listing_timeout(DbbClient *client);
+/* A copy of the request counters (see stats.h); free it with dbb_api_stats_clear(). */
+void dbb_client_stats(DbbClient *client, DbbApiStats *out);
 
 G_END_DECLS

@@ -16,6 +16,7 @@ G_BEGIN_DECLS
 
 struct DbbClient {
     DbbHttp *http;
+    DbbApiCounters *counters;      /* the http layer counts into it */
     DbbCredentials credentials;    /* our copy: the http layer points at it */
     char *endpoint;                /* template or NULL */
     GHashTable *service_endpoints; /* service name -> template (owned copies) */

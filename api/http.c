@@ -63,7 +63,8 @@ struct DbbHttp {
     char *cafile;
     gint64 connect_timeout_ms;
     char *user_agent;
-    guint64 requests_sent; /* atomic */
+    guint64 requests_sent;    /* atomic */
+    DbbApiCounters *counters; /* or NULL */
 
     /* dbb_http_cancel_all(): every transfer aborts (the xferinfo callback), every wait for a
      * slot or a backoff ends; under slot_lock, also read without it (atomic). */
@@ -148,6 +149,7 @@ DbbHttp *dbb_http_new(const DbbHttpConfig *config, GError **error)
                  1000.0);
     http->creds = config->credentials ? config->credentials : &no_credentials;
     http->allow_insecure_http = config->allow_insecure_http;
+    http->counters = config->counters;
     http->user_agent = g_strdup_printf("dbbackupfs/%s (libcurl/%s)", DBB_VERSION,
                                        curl_version_info(CURLVERSION_NOW)->version);
 
@@ -1015,9 +1017,14 @@ gboolean dbb_http_get_json(DbbHttp *http, const DbbHttpRequest *req, DbbHttpResp
             break;
         }
         slot_wait_us += g_get_monotonic_time() - started;
+        gint64 sent = g_get_monotonic_time();
         gboolean started_ok = attempt_run(http, req, &p, deadline, &a);
         slot_release(http);
         log_attempt(req, &p, &a, n, started);
+        if (started_ok && http->counters)
+            dbb_api_counters_record(
+                http->counters, req->service, req->route ? req->route : req->path,
+                a.code == CURLE_OK ? a.status : 0, g_get_monotonic_time() - sent, n > 1);
 
         if (started_ok && attempt_succeeded(&a)) {
             take_response(&a, response);

@@ -20,6 +20,9 @@
  * - On failure it logs one line (service, path and query, status, error_code/error_msg from
  *   the body — also DDM's errCode/externalMessage and IAM's error.code/error.message — and
  *   X-Request-Id) and sets a DBB_API_ERROR with the same text; no credential ever appears.
+ * - Every attempt sent is counted in config->counters (when set): route, status class
+ *   ("none" without a complete answer), time from sending to the end of the answer, and
+ *   whether it was a retry.
  * - With AK/SK credentials the request is signed (content-type;host;x-project-id;
  *   x-sdk-date, plus x-security-token / x-domain-id when sent); with a token it carries
  *   X-Auth-Token.
@@ -31,6 +34,7 @@
 
 #include "credentials.h"
 #include "sign.h"
+#include "stats.h"
 
 G_BEGIN_DECLS
 
@@ -47,12 +51,14 @@ typedef struct {
     gboolean allow_insecure_http;
     /* Connect timeout cap in seconds (the deadline still rules); 0: 10 s. */
     double connect_timeout;
+    DbbApiCounters *counters; /* every attempt is counted here; may be NULL; not owned */
 } DbbHttpConfig;
 
 typedef struct {
     const char *service;  /* for logs and errors: "taurusdb", "geminidb", "ddm", "iam" */
     const char *base_url; /* "scheme://host[:port][/prefix]", no trailing '/' */
     const char *path;     /* "/v3/<project_id>/instances": segments of unreserved characters */
+    const char *route;    /* the path's template, the counters' label; NULL: path */
     const DbbQueryParam *query;
     gsize n_query;
     const char *project_id; /* X-Project-Id with AK/SK; NULL for IAM */

@@ -97,6 +97,7 @@ GPtrArray *dbb_iam_list_projects(DbbClient *client, GError **error)
     request.service = "iam";
     request.base_url = base_url;
     request.path = IAM_PATH;
+    request.route = IAM_PATH;
     request.global = TRUE;
     request.deadline = dbb_client_deadline(client);
     if (!dbb_client_call(client, &request, NULL, &response, error)) {

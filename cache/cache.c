@@ -32,6 +32,7 @@ typedef struct {
     gpointer value; /* outcome: a reference owned by the flight, or NULL */
     GError *error;  /* outcome when value is NULL */
     DbbCacheInfo info;
+    guint64 generation; /* the cache's when the fetch started */
 } Flight;
 
 typedef struct {
@@ -39,13 +40,16 @@ typedef struct {
     gint64 fetched_at;
     gboolean failed; /* the last refresh failed (while a value was held) */
     gint64 failed_at;
-    Flight *flight; /* the fetch in progress, or NULL */
+    Flight *flight;         /* the fetch in progress, or NULL */
+    guint64 records, bytes; /* of value, as value_size counted them */
 } Entry;
 
 struct DbbCache {
     DbbCacheConfig config;
     GMutex lock;
     GHashTable *entries; /* key (owned) -> Entry * */
+    guint64 generation;  /* dbb_cache_clear() calls so far */
+    DbbCacheStats stats; /* under the lock; entries/records/bytes kept current */
 };
 
 static gpointer value_ref(DbbCache *cache, gpointer value)
@@ -125,6 +129,16 @@ static gboolean in_holdoff(DbbCache *cache, const Entry *e, gint64 now)
            may_serve_stale(cache, e, now);
 }
 
+/* Keep the held totals current as e's value changes to one of the given size. Lock held. */
+static void account(DbbCache *cache, Entry *e, guint values, guint64 records, guint64 bytes)
+{
+    cache->stats.entries = cache->stats.entries - (e->value ? 1 : 0) + values;
+    cache->stats.records = cache->stats.records - e->records + records;
+    cache->stats.bytes = cache->stats.bytes - e->bytes + bytes;
+    e->records = records;
+    e->bytes = bytes;
+}
+
 static void flight_release(DbbCache *cache, Flight *f)
 {
     if (--f->refs > 0)
@@ -165,6 +179,7 @@ static gpointer join_flight(DbbCache *cache, const char *key, Flight *f, DbbCach
     gpointer value = NULL;
 
     f->refs++;
+    cache->stats.joins++;
     while (!f->done && g_cond_wait_until(&f->cond, &cache->lock, f->deadline))
         ;
     if (!f->done) {
@@ -197,6 +212,7 @@ static gpointer settle_failure(DbbCache *cache, const char *key, Entry *e, Fligh
                                    key, fetch_error->message,
                                    (now - e->fetched_at) / (double)G_USEC_PER_SEC);
         g_error_free(fetch_error);
+        cache->stats.stale++;
         fill_info(&f->info, e->fetched_at, now, TRUE, FALSE);
         f->value = value_ref(cache, e->value);
         *info = f->info;
@@ -223,32 +239,43 @@ static gpointer run_flight(DbbCache *cache, const char *key, Entry *e, DbbCacheF
     GError *fetch_error = NULL;
     gpointer value, result;
     gint64 now;
+    guint64 records = 0, bytes = 0;
+    gboolean cleared;
 
     g_cond_init(&f->cond);
     f->refs = 1;
     f->deadline = g_get_monotonic_time() + cache->config.wait_timeout;
+    f->generation = cache->generation;
     e->flight = f;
 
     g_mutex_unlock(&cache->lock);
     value = fetch(key, user_data, &fetch_error);
+    if (value && cache->config.value_size)
+        cache->config.value_size(value, &records, &bytes);
     g_mutex_lock(&cache->lock);
 
     now = cache_now(cache);
+    cleared = f->generation != cache->generation;
     if (value) {
         if (fetch_error) /* a confused fetch: the value wins */
             g_clear_error(&fetch_error);
+        cache->stats.fetched++;
+        account(cache, e, 1, records, bytes);
         after->old = e->value;
         if (after->old && cache->config.replaced)
             cache->config.replaced(key, after->old, value, cache->config.replaced_data);
         e->value = value;
-        e->fetched_at = now;
+        /* A fetch that overlapped a clear may have read the old state: its callers get it,
+         * already expired, and the next call fetches again. */
+        e->fetched_at = cleared ? now - cache->config.ttl : now;
         e->failed = FALSE;
-        fill_info(&f->info, now, now + cache->config.ttl, FALSE, FALSE);
+        fill_info(&f->info, now, cleared ? now : now + cache->config.ttl, FALSE, FALSE);
         f->value = value_ref(cache, value);
         *info = f->info;
         info->fetched = TRUE;
         result = value_ref(cache, value);
     } else {
+        cache->stats.failed++;
         if (!fetch_error)
             fetch_error =
                 g_error_new(DBB_CACHE_ERROR, 0, "fetching %s failed without a reason", key);
@@ -282,11 +309,13 @@ gpointer dbb_cache_get(DbbCache *cache, const char *key, DbbCacheFetchFunc fetch
         g_hash_table_insert(cache->entries, g_strdup(key), e);
     }
     if (is_fresh(cache, e, now)) {
+        cache->stats.hits++;
         value = value_ref(cache, e->value);
         fill_info(info, e->fetched_at, e->fetched_at + cache->config.ttl, FALSE, FALSE);
     } else if (e->flight) {
         value = join_flight(cache, key, e->flight, info, &after.warning, error);
     } else if (in_holdoff(cache, e, now)) {
+        cache->stats.stale++;
         value = value_ref(cache, e->value);
         fill_info(info, e->fetched_at, now, TRUE, FALSE);
     } else {
@@ -335,29 +364,6 @@ gpointer dbb_cache_peek_stale(DbbCache *cache, const char *key, DbbCacheInfo *in
     return peek(cache, key, info, TRUE);
 }
 
-void dbb_cache_clear(DbbCache *cache)
-{
-    g_autoptr(GPtrArray) dropped = g_ptr_array_new();
-    GHashTableIter it;
-    gpointer p;
-
-    g_return_if_fail(cache);
-    g_mutex_lock(&cache->lock);
-    g_hash_table_iter_init(&it, cache->entries);
-    while (g_hash_table_iter_next(&it, NULL, &p)) {
-        Entry *e = p;
-        if (e->value)
-            g_ptr_array_add(dropped, e->value);
-        e->value = NULL;
-        e->failed = FALSE;
-        if (!e->flight) /* a flight's entry stays: its fetcher publishes into it */
-            g_hash_table_iter_remove(&it);
-    }
-    g_mutex_unlock(&cache->lock);
-    for (guint i = 0; i < dropped->len; i++)
-        value_unref(cache, g_ptr_array_index(dropped, i));
-}
-
 guint dbb_cache_prune(DbbCache *cache)
 {
     g_autoptr(GPtrArray) dropped = g_ptr_array_new();
@@ -376,6 +382,7 @@ guint dbb_cache_prune(DbbCache *cache)
             continue;
         if (e->value)
             g_ptr_array_add(dropped, e->value);
+        account(cache, e, 0, 0, 0);
         g_hash_table_iter_remove(&it);
         n++;
     }
@@ -385,6 +392,42 @@ guint dbb_cache_prune(DbbCache *cache)
     for (guint i = 0; i < dropped->len; i++)
         value_unref(cache, g_ptr_array_index(dropped, i));
     return n;
+}
+
+void dbb_cache_clear(DbbCache *cache)
+{
+    g_autoptr(GPtrArray) dropped = g_ptr_array_new();
+    GHashTableIter it;
+    gpointer p;
+
+    g_return_if_fail(cache);
+    g_mutex_lock(&cache->lock);
+    cache->generation++;
+    cache->stats.cleared++;
+    g_hash_table_iter_init(&it, cache->entries);
+    while (g_hash_table_iter_next(&it, NULL, &p)) {
+        Entry *e = p;
+        if (e->value)
+            g_ptr_array_add(dropped, e->value);
+        account(cache, e, 0, 0, 0);
+        e->value = NULL;
+        e->failed = FALSE;
+        /* The fetcher still points at an entry with a flight: it removes it if need be. */
+        if (!e->flight)
+            g_hash_table_iter_remove(&it);
+    }
+    g_mutex_unlock(&cache->lock);
+
+    for (guint i = 0; i < dropped->len; i++)
+        value_unref(cache, g_ptr_array_index(dropped, i));
+}
+
+void dbb_cache_stats(DbbCache *cache, DbbCacheStats *out)
+{
+    g_return_if_fail(cache && out);
+    g_mutex_lock(&cache->lock);
+    *out = cache->stats;
+    g_mutex_unlock(&cache->lock);
 }
 
 guint dbb_cache_size(DbbCache *cache)

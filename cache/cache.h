@@ -17,6 +17,11 @@
  *   stale tree during an outage does not wait `timeout` at every directory.
  * - Values are reference-counted through the caller's ops: a value handed out stays valid
  *   until the receiver unrefs it, whatever the cache does meanwhile.
+ * - dbb_cache_clear() forgets every value: the next call for any key fetches, and a fetch
+ *   that was running during the clear hands its outcome to its callers but is not kept as
+ *   fresh (it may have read the old state).
+ * - Counters (dbb_cache_stats) only grow: every call is counted once as a hit, a join, a
+ *   stale answer or a fetch that brought a value or failed.
  * - Time comes from an injected clock (monotonic microseconds) so expiry is testable
  *   without sleeping.
  * Thread-safe.  No lock is held while a fetch runs.
@@ -52,6 +57,9 @@ typedef struct {
     gpointer replaced_data;
     /* µs a waiter waits for another caller's fetch: the fetch's own deadline.  0: 5 min. */
     gint64 wait_timeout;
+    /* What a value holds, for dbb_cache_stats(); called once per fetched value, without
+     * the lock; may be NULL. */
+    void (*value_size)(gpointer value, guint64 *records, guint64 *bytes);
 } DbbCacheConfig;
 
 #define DBB_CACHE_DEFAULT_WAIT (5 * 60 * G_USEC_PER_SEC)
@@ -81,13 +89,26 @@ gpointer dbb_cache_peek(DbbCache *cache, const char *key, DbbCacheInfo *info);
  * then), or NULL when there is none; never fetches. */
 gpointer dbb_cache_peek_stale(DbbCache *cache, const char *key, DbbCacheInfo *info);
 
-/* Drop every value (a manual refresh): the next get of any key fetches.  A fetch in
- * progress still publishes its outcome. */
-void dbb_cache_clear(DbbCache *cache);
-
 /* Drop entries that can no longer be served: expired and older than max_stale.
  * Returns how many were dropped. */
 guint dbb_cache_prune(DbbCache *cache);
+
+/* Drop every value (a manual refresh; see the promises): the next get of any key fetches. */
+void dbb_cache_clear(DbbCache *cache);
+
+typedef struct {
+    guint64 hits;    /* calls answered from a fresh value */
+    guint64 fetched; /* fetches that brought a value */
+    guint64 failed;  /* fetches that failed (a stale value may still have been served) */
+    guint64 stale;   /* calls answered with a stale value after a failed refresh */
+    guint64 joins;   /* calls that waited for another caller's fetch of the same key */
+    guint64 cleared; /* dbb_cache_clear() calls */
+    guint entries;   /* values held */
+    guint64 records; /* as value_size counts them, over the values held */
+    guint64 bytes;
+} DbbCacheStats;
+
+void dbb_cache_stats(DbbCache *cache, DbbCacheStats *out);
 
 /* Number of entries held. */
 guint dbb_cache_size(DbbCache *cache);

@@ -13,9 +13,11 @@
 #include "api/error.h"
 #include "dbb-config.h"
 #include "log.h"
+#include "metrics.h"
 #include "ops.h"
 #include "options.h"
 #include "mount.h"
+#include "signals.h"
 #include "source.h"
 #include "unmount.h"
 
@@ -76,8 +78,62 @@ static DbbClient *client_new(const DbbOptions *o, GError **error)
     return dbb_client_new(&cfg, error);
 }
 
-static int serve(DbbMount *m, const DbbOptions *o, struct fuse_args *args)
+/* What the signal thread acts on, filled in by main as the mount comes up (atomics: the
+ * signal thread reads them at any time). */
+typedef struct {
+    DbbMount *m;
+    struct fuse_session *se; /* set before mounting */
+    gint looping;            /* the session loop runs, or is about to */
+    DbbSignals *signals;
+} Daemon;
+
+static gboolean on_stop(int signo, gpointer data)
 {
+    Daemon *d = data;
+    struct fuse_session *se = g_atomic_pointer_get(&d->se);
+
+    if (!se) /* nothing mounted yet: go, as without any handler */
+        dbb_signals_default_action(signo);
+    fuse_session_exit(se);
+    /* A loop that has not started sees the exit at once; a running one must be woken. */
+    return g_atomic_int_get(&d->looping);
+}
+
+static void on_refresh(gpointer data)
+{
+    DbbMount *m = g_atomic_pointer_get(&((Daemon *)data)->m);
+
+    dbb_log_reopen(); /* after logrotate moved log=PATH */
+    if (m)
+        dbb_mount_refresh_all(m);
+}
+
+static void on_report(gpointer data)
+{
+    DbbMount *m = g_atomic_pointer_get(&((Daemon *)data)->m);
+    DbbMetricsSnapshot s = {0};
+
+    if (!m)
+        return;
+    dbb_mount_metrics(m, &s);
+    dbb_metrics_log(&s);
+    dbb_metrics_snapshot_clear(&s);
+}
+
+static gboolean signals_start(Daemon *d, GError **error)
+{
+    static const DbbSignalHandlers handlers = {on_stop, on_refresh, on_report, NULL};
+    DbbSignalHandlers h = handlers;
+
+    h.data = d;
+    d->signals = dbb_signals_start(&h, error);
+    return d->signals != NULL;
+}
+
+static int serve(Daemon *d, const DbbOptions *o, struct fuse_args *args)
+{
+    g_autoptr(GError) error = NULL;
+    DbbMount *m = d->m;
     struct fuse_session *se;
     DbbUnmountWatch *watch = NULL;
     int ret = 1;
@@ -86,15 +142,22 @@ static int serve(DbbMount *m, const DbbOptions *o, struct fuse_args *args)
     if (!se)
         return 1;
     m->se = se;
-    if (fuse_set_signal_handlers(se) != 0)
-        goto out_destroy;
+    g_atomic_pointer_set(&d->se, se);
     if (fuse_session_mount(se, o->mountpoint) != 0)
-        goto out_signals;
+        goto out_destroy;
+    /* Threads do not survive the fork: the signal thread ends before it and starts again
+     * after (signals meanwhile stay pending, in the process that goes on). */
+    dbb_signals_stop(g_steal_pointer(&d->signals));
     if (fuse_daemonize(o->foreground) != 0)
         goto out_unmount;
-    if (!o->foreground)
-        dbb_log_use_syslog();
+    dbb_log_daemonised();
+    g_message("mounted on %s (pid %d)", o->mountpoint, (int)getpid());
+    if (!signals_start(d, &error)) {
+        g_warning("signals: %s", error->message);
+        goto out_unmount;
+    }
     watch = dbb_unmount_watch_start(se, m->client);
+    g_atomic_int_set(&d->looping, 1);
     if (o->singlethread) {
         ret = fuse_session_loop(se);
     } else {
@@ -106,15 +169,17 @@ static int serve(DbbMount *m, const DbbOptions *o, struct fuse_args *args)
         ret = fuse_session_loop_mt(se, lc);
         fuse_loop_cfg_destroy(lc);
     }
+    /* First: it wakes this thread until stopped. */
+    dbb_signals_stop(g_steal_pointer(&d->signals));
     /* Before the unmount closes the device: the notifier must not write to a closed (and
      * maybe reused) descriptor. */
     dbb_mount_stop(m);
 out_unmount:
     dbb_unmount_watch_stop(watch);
     fuse_session_unmount(se);
-out_signals:
-    fuse_remove_signal_handlers(se);
 out_destroy:
+    dbb_signals_stop(g_steal_pointer(&d->signals)); /* it holds se */
+    g_atomic_pointer_set(&d->se, NULL);
     fuse_session_destroy(se); /* calls .destroy, which stops the mount's threads */
     m->se = NULL;
     /* The loop returns the signal that ended it: an unmount asked for, not a failure. */
@@ -129,7 +194,7 @@ int main(int argc, char *argv[])
     g_autoptr(GError) error = NULL;
     DbbOptions opts;
     DbbClient *client = NULL;
-    DbbMount *m = NULL;
+    Daemon d = {0};
     int ret = 1;
 
     dbb_options_protect_process();
@@ -140,6 +205,8 @@ int main(int argc, char *argv[])
      * daemon. */
     mallopt(M_ARENA_MAX, 2);
 
+    /* Before any thread exists, so that every thread inherits the mask. */
+    dbb_signals_block();
     memset(&opts, 0, sizeof(opts));
     dbb_log_init(FALSE);
     if (!dbb_options_load(&opts, &args, &error)) {
@@ -157,24 +224,27 @@ int main(int argc, char *argv[])
         goto out;
     }
     dbb_log_init(opts.debug);
+    if (!dbb_log_setup(opts.log, opts.foreground, &error) || !signals_start(&d, &error))
+        goto fail;
     if (!dbb_options_require_credentials(&opts, &error))
         goto fail;
     client = client_new(&opts, &error);
     if (!client)
         goto fail;
     dbb_credentials_clear(&opts.credentials); /* the client holds the one copy now */
-    m = dbb_mount_new(&opts, g_steal_pointer(&client));
-    if (!check_credentials(m, &opts, &error)) {
+    g_atomic_pointer_set(&d.m, dbb_mount_new(&opts, g_steal_pointer(&client)));
+    if (!check_credentials(d.m, &opts, &error)) {
         fprintf(stderr, "dbbackupfs: the credentials (%s) were rejected: %s\n",
                 opts.credentials_source ? opts.credentials_source : "?", error->message);
         goto out;
     }
-    ret = serve(m, &opts, &args);
+    ret = serve(&d, &opts, &args);
     goto out;
 fail:
     fprintf(stderr, "dbbackupfs: %s\n", error->message);
 out:
-    dbb_mount_free(m);
+    dbb_signals_stop(g_steal_pointer(&d.signals)); /* it reads d.m */
+    dbb_mount_free(g_steal_pointer(&d.m));
     dbb_client_free(client);
     dbb_options_clear(&opts);
     fuse_opt_free_args(&args);

@@ -63,6 +63,7 @@ DbbMount *dbb_mount_new(const DbbOptions *o, DbbClient *client)
         /* A caller waiting for another's listing waits no longer than that listing may
          * take. */
         .wait_timeout = dbb_client_listing_timeout(client) + G_USEC_PER_SEC,
+        .value_size = dbb_value_size,
     };
 
     m->client = client;
@@ -72,6 +73,8 @@ DbbMount *dbb_mount_new(const DbbOptions *o, DbbClient *client)
     m->notifier = dbb_notifier_new(m);
     m->prefetch = dbb_prefetch_new(m, m->max_conns);
     m->opstats = dbb_opstats_new();
+    m->metrics_path = g_strdup(o->metrics);
+    m->metrics_interval = o->metrics_interval;
     choose_services(m, o->services);
     if (o->configured_projects)
         copy_configured_projects(m, o->configured_projects);
@@ -86,22 +89,50 @@ DbbMount *dbb_mount_new(const DbbOptions *o, DbbClient *client)
     return m;
 }
 
+static void collect_metrics(DbbMetricsSnapshot *out, gpointer data)
+{
+    dbb_mount_metrics(data, out);
+}
+
 void dbb_mount_start(DbbMount *m, struct fuse_session *se)
 {
     dbb_notifier_start(m->notifier, se);
     dbb_prefetch_start(m->prefetch);
+    if (m->metrics_path && !m->metrics)
+        m->metrics =
+            dbb_metrics_writer_start(m->metrics_path, m->metrics_interval, collect_metrics, m);
 }
 
 void dbb_mount_stop(DbbMount *m)
 {
     dbb_prefetch_stop(m->prefetch);
     dbb_notifier_stop(m->notifier);
+    /* Last: the file written at exit holds everything counted. */
+    dbb_metrics_writer_stop(g_steal_pointer(&m->metrics));
 }
 
 void dbb_mount_refresh_all(DbbMount *m)
 {
     dbb_cache_clear(m->cache);
     dbb_notifier_all(m->notifier);
+}
+
+void dbb_mount_metrics(DbbMount *m, DbbMetricsSnapshot *out)
+{
+    DbbNamedCount inval[] = {{"inode", dbb_notifier_inodes_sent(m->notifier)},
+                             {"entry", dbb_notifier_entries_sent(m->notifier)}};
+
+    dbb_client_stats(m->client, &out->api);
+    dbb_cache_stats(m->cache, &out->cache);
+    out->fuse_requests = g_array_sized_new(FALSE, FALSE, sizeof(DbbNamedCount), DBB_OP_N_OPS);
+    for (int op = 0; op < DBB_OP_N_OPS; op++) {
+        DbbNamedCount c = {dbb_opstats_name(op), dbb_opstats_get(m->opstats, op)};
+        g_array_append_val(out->fuse_requests, c);
+    }
+    out->invalidations = g_array_new(FALSE, FALSE, sizeof(DbbNamedCount));
+    g_array_append_vals(out->invalidations, inval, G_N_ELEMENTS(inval));
+    out->inodes = dbb_node_table_size(m->nodes);
+    out->resident_bytes = dbb_metrics_resident_bytes();
 }
 
 void dbb_mount_free(DbbMount *m)
@@ -123,6 +154,7 @@ void dbb_mount_free(DbbMount *m)
     dbb_node_table_free(m->nodes);
     dbb_value_unref(m->configured_projects);
     dbb_opstats_free(m->opstats);
+    g_free(m->metrics_path);
     g_strfreev(m->project_filter);
     g_free(m->services);
     dbb_client_free(m->client);

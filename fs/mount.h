@@ -22,6 +22,7 @@
 #include "api/client.h"
 #include "api/service.h"
 #include "cache/cache.h"
+#include "metrics.h"
 #include "node.h"
 #include "options.h"
 #include "values.h"
@@ -39,6 +40,9 @@ typedef struct DbbMount {
     DbbPrefetch *prefetch;
     DbbNotifier *notifier;
     DbbOpStats *opstats;
+    char *metrics_path;          /* metrics=, or NULL */
+    double metrics_interval;     /* s */
+    DbbMetricsWriter *metrics;   /* its thread, from dbb_mount_start() */
     const DbbService **services; /* the services shown, sorted by name */
     guint n_services;
     DbbProjectsValue *configured_projects; /* from [project] groups, or NULL: ask IAM */
@@ -70,5 +74,8 @@ void dbb_mount_free(DbbMount *m);
  * returns without waiting for the kernel), so a thread that sigwait()s may call it; it is
  * not async-signal-safe: never from a signal handler itself. */
 void dbb_mount_refresh_all(DbbMount *m);
+
+/* Every counter of the mount and its parts, for the metrics file and SIGUSR1. */
+void dbb_mount_metrics(DbbMount *m, DbbMetricsSnapshot *out);
 
 G_END_DECLS

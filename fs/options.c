@@ -51,6 +51,10 @@ static gboolean apply_bytes(DbbOptions *o, const OwnOption *opt, const char *val
                             const ValueSource *src, GError **error);
 static gboolean apply_id(DbbOptions *o, const OwnOption *opt, const char *value,
                          const ValueSource *src, GError **error);
+static gboolean apply_metrics(DbbOptions *o, const OwnOption *opt, const char *value,
+                              const ValueSource *src, GError **error);
+static gboolean apply_log(DbbOptions *o, const OwnOption *opt, const char *value,
+                          const ValueSource *src, GError **error);
 
 #define SECONDS_FIELD(f) .apply = apply_seconds, .offset = G_STRUCT_OFFSET(DbbOptions, f)
 
@@ -76,6 +80,9 @@ static const OwnOption own_options[] = {
      .offset = G_STRUCT_OFFSET(DbbOptions, max_listing_bytes),
      .min = 1 << 20,
      .max = 1099511627776.0 /* 1 TiB */},
+    {.name = "metrics", .apply = apply_metrics},
+    {.name = "metrics_interval", SECONDS_FIELD(metrics_interval), .min = 0.1, .max = SECONDS_MAX},
+    {.name = "log", .apply = apply_log},
     /* FUSE's high-level uid=/gid= are unknown to fuse_session_new(); we report them. */
     {.name = "uid",
      .apply = apply_id,
@@ -357,6 +364,44 @@ static gboolean apply_cafile(DbbOptions *o, const OwnOption *opt, const char *va
     return TRUE;
 }
 
+/* The file is written later, from the daemon: a directory it cannot write to is said now. */
+static gboolean apply_metrics(DbbOptions *o, const OwnOption *opt, const char *value,
+                              const ValueSource *src, GError **error)
+{
+    g_autofree char *path = opt_resolve_path(value, src->base_dir);
+    g_autofree char *dir = g_path_get_dirname(path);
+
+    if (!*value || g_file_test(path, G_FILE_TEST_IS_DIR)) {
+        g_set_error(error, DBB_OPTIONS_ERROR, DBB_OPTIONS_ERROR_VALUE, "must be a file's path");
+        return FALSE;
+    }
+    if (access(dir, W_OK | X_OK) != 0) {
+        g_set_error(error, DBB_OPTIONS_ERROR, DBB_OPTIONS_ERROR_FILE,
+                    "cannot create files in '%s': %s", dir, g_strerror(errno));
+        return FALSE;
+    }
+    g_free(o->metrics);
+    o->metrics = g_steal_pointer(&path);
+    return TRUE;
+}
+
+/* The file itself is opened by log.c before forking, which reports a failure. */
+static gboolean apply_log(DbbOptions *o, const OwnOption *opt, const char *value,
+                          const ValueSource *src, GError **error)
+{
+    if (!*value) {
+        g_set_error(error, DBB_OPTIONS_ERROR, DBB_OPTIONS_ERROR_VALUE,
+                    "must be syslog, stderr or a file's path");
+        return FALSE;
+    }
+    g_free(o->log);
+    if (strcmp(value, "syslog") == 0 || strcmp(value, "stderr") == 0)
+        o->log = g_strdup(value);
+    else
+        o->log = opt_resolve_path(value, src->base_dir);
+    return TRUE;
+}
+
 static gboolean apply_one(DbbOptions *o, const OwnOption *opt, CmdLine *cl, const Config *c,
                           GError **error)
 {
@@ -390,6 +435,7 @@ static gboolean apply_own_options(DbbOptions *o, CmdLine *cl, const Config *c, G
     o->max_conns = 8;
     o->max_records = 1000000;
     o->max_listing_bytes = G_GUINT64_CONSTANT(512) << 20;
+    o->metrics_interval = 15;
     for (gsize i = 0; i < G_N_ELEMENTS(own_options); i++) {
         if (own_options[i].apply != NULL && !apply_one(o, &own_options[i], cl, c, error))
             return FALSE;
@@ -449,6 +495,8 @@ void dbb_options_clear(DbbOptions *opts)
     g_strfreev(opts->projects);
     g_strfreev(opts->services);
     g_free(opts->cafile);
+    g_free(opts->metrics);
+    g_free(opts->log);
     g_clear_pointer(&opts->service_endpoints, g_hash_table_unref);
     g_clear_pointer(&opts->configured_projects, g_ptr_array_unref);
     dbb_credentials_clear(&opts->credentials);

@@ -51,6 +51,12 @@ typedef struct {
     GPtrArray *configured_projects; /* DbbProject from [project NAME] groups; NULL if none.
                                      * Not filtered by `projects`: the caller applies that
                                      * filter to whichever source it lists. */
+
+    /* Metrics and logs. */
+    char *metrics;           /* NULL: off; else an absolute path */
+    double metrics_interval; /* 15 */
+    char *log;               /* "syslog", "stderr", an absolute path; NULL: the default */
+
     DbbCredentials credentials;
     /* -o allow_insecure_http: credentials may go over plain http:// to non-loopback hosts */
     gboolean allow_insecure_http;

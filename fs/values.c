@@ -192,3 +192,20 @@ fail:
     dbb_value_unref(v);
     return NULL;
 }
+
+void dbb_value_size(gpointer value, guint64 *records, guint64 *bytes)
+{
+    GDestroyNotify clear = *(GDestroyNotify *)value;
+
+    *records = *bytes = 0;
+    if (clear == projects_clear) {
+        *records = ((DbbProjectsValue *)value)->projects->len;
+    } else if (clear == instances_clear) {
+        *records = ((DbbInstancesValue *)value)->instances->len;
+    } else if (clear == backups_clear) {
+        GPtrArray *recs = ((DbbBackupsValue *)value)->recs;
+        *records = recs->len;
+        for (guint i = 0; i < recs->len; i++)
+            *bytes += g_bytes_get_size(((DbbBackupRec *)recs->pdata[i])->content);
+    }
+}

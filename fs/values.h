@@ -69,6 +69,10 @@ DbbInstancesValue *dbb_instances_value_new(GPtrArray *instances);
  * memory, never a listing with a record missing.  Takes `backups`. */
 DbbBackupsValue *dbb_backups_value_new(GPtrArray *backups, guint64 max_bytes, GError **error);
 
+/* What a value holds, for the cache's counters: records (projects, instances or backups)
+ * and the bytes of the rendered backup files.  O(records); called once per fetch. */
+void dbb_value_size(gpointer value, guint64 *records, guint64 *bytes);
+
 gpointer dbb_value_ref(gpointer value);
 void dbb_value_unref(gpointer value);
 /* The head of any value. */

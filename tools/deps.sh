@@ -10,6 +10,7 @@ DBB_PACKAGES=(
   libcmocka-dev libmicrohttpd-dev zlib1g-dev
   python3 jq curl
   clang libclang-rt-dev   # tools/fuzz: libFuzzer, ASan and UBSan runtimes for clang
+  prometheus  # promtool check metrics: the metrics= file is checked by the real parser
 )
 
 dbb_install_deps() {

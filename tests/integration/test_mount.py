@@ -16,13 +16,13 @@ import sys
 import tempfile
 import threading
 import time
-import traceback
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from cloudsim import CloudSim  # noqa: E402
 from expected import expected_tree, fleet_exact, minimal_calls  # noqa: E402
-from mount import Mount, fuse_available  # noqa: E402
+from mount import Mount  # noqa: E402
+from runner import run_tests  # noqa: E402
 
 BINARY = os.environ.get("DBBACKUPFS", "dbbackupfs")
 SIM_ARGS = ["--seed", "7", "--projects", "2", "--instances", "3", "--backups", "4"]
@@ -416,34 +416,5 @@ def test_inodes_stable_across_remounts(sim):
 TESTS = [v for k, v in list(globals().items()) if k.startswith("test_")]
 
 
-def main():
-    if not fuse_available():
-        print("FUSE is not available (/dev/fuse): skipping")
-        return 77
-    only = set(filter(None, os.environ.get("DBB_ONLY", "").split(",")))
-    passed = failed = 0
-    with CloudSim(SIM_ARGS) as sim:
-        for t in TESTS:
-            if only and t.__name__ not in only and t.__name__[5:] not in only:
-                continue
-            t0 = time.monotonic()
-            try:
-                t(sim)
-                passed += 1
-                print(f"ok   {t.__name__} ({time.monotonic() - t0:.1f} s)", flush=True)
-            except Exception:
-                failed += 1
-                print(f"FAIL {t.__name__} ({time.monotonic() - t0:.1f} s)", flush=True)
-                traceback.print_exc()
-            finally:
-                try:
-                    sim.set_faults(outage=False, error_rate=0, throttle_rate=0, truncate_rate=0, reset_rate=0)
-                    sim.reset_counts()
-                except Exception:
-                    pass
-    print(f"{passed} passed, {failed} failed")
-    return 0 if failed == 0 else 1
-
-
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run_tests(TESTS, SIM_ARGS))

@@ -941,6 +941,148 @@ static void test_prune_spares_flights(void **state)
     tv_unref(c.value);
 }
 
+/* ---- counters and clear ------------------------------------------------------------------ */
+
+/* A value's size: serial records of 10 bytes each. */
+static void tv_size(gpointer p, guint64 *records, guint64 *bytes)
+{
+    *records = ((TestValue *)p)->serial;
+    *bytes = ((TestValue *)p)->serial * 10;
+}
+
+static void use_sized_cache(Fixture *fx)
+{
+    DbbCacheConfig config = {
+        .ttl = TTL,
+        .max_stale = MAX_STALE,
+        .clock = fake_now,
+        .clock_data = &fx->clock,
+        .value_ref = tv_ref,
+        .value_unref = tv_unref,
+        .value_size = tv_size,
+    };
+    dbb_cache_free(fx->cache);
+    fx->cache = dbb_cache_new(&config);
+}
+
+static DbbCacheStats stats_of(Fixture *fx)
+{
+    DbbCacheStats s;
+    dbb_cache_stats(fx->cache, &s);
+    return s;
+}
+
+/* Each call is counted once, by how it was answered; sizes follow the values held. */
+static void test_stats(void **state)
+{
+    Fixture *fx = *state;
+    DbbCacheStats s;
+
+    use_sized_cache(fx);
+    tv_unref(get_ok(fx, "a", NULL)); /* fetched: serial 1 */
+    tv_unref(get_ok(fx, "a", NULL)); /* hit */
+    tv_unref(get_ok(fx, "b", NULL)); /* fetched: serial 2 */
+    s = stats_of(fx);
+    assert_int_equal(s.fetched, 2);
+    assert_int_equal(s.hits, 1);
+    assert_int_equal(s.entries, 2);
+    assert_int_equal(s.records, 3);
+    assert_int_equal(s.bytes, 30);
+
+    clock_set(&fx->clock, TTL);
+    tv_unref(get_ok(fx, "a", NULL)); /* refetched: serial 3 replaces serial 1 */
+    s = stats_of(fx);
+    assert_int_equal(s.fetched, 3);
+    assert_int_equal(s.records, 5);
+    assert_int_equal(s.bytes, 50);
+
+    clock_set(&fx->clock, 2 * TTL);
+    fetcher_set_fail(&fx->fetcher, TRUE);
+    tv_unref(get_ok(fx, "a", NULL)); /* failed, stale served */
+    assert_null(dbb_cache_get(fx->cache, "c", fetch_cb, &fx->fetcher, NULL, NULL)); /* failed */
+    s = stats_of(fx);
+    assert_int_equal(s.failed, 2);
+    assert_int_equal(s.stale, 1);
+    assert_int_equal(s.fetched, 3);
+    assert_int_equal(s.hits, 1);
+    assert_int_equal(s.entries, 2);
+    assert_int_equal(s.records, 5);
+    assert_int_equal(s.joins, 0);
+
+    dbb_cache_clear(fx->cache);
+    s = stats_of(fx);
+    assert_int_equal(s.cleared, 1);
+    assert_int_equal(s.entries, 0);
+    assert_int_equal(s.records, 0);
+    assert_int_equal(s.bytes, 0);
+    assert_int_equal(dbb_cache_size(fx->cache), 0);
+}
+
+static void test_stats_joins(void **state)
+{
+    Fixture *fx = *state;
+    Call calls[N_THREADS];
+    GThread *threads[N_THREADS];
+    DbbCacheStats s;
+
+    run_blocked_crowd(fx, calls, threads);
+    for (int i = 0; i < N_THREADS; i++)
+        tv_unref(calls[i].value);
+    s = stats_of(fx);
+    assert_int_equal(s.fetched, 1);
+    assert_int_equal(s.joins, N_THREADS - 1);
+    assert_int_equal(s.hits, 0);
+}
+
+/* A clear drops every value: the next call fetches, within the ttl. */
+static void test_clear(void **state)
+{
+    Fixture *fx = *state;
+    TestValue *held = get_ok(fx, "a", NULL);
+    TestValue *v;
+
+    tv_unref(get_ok(fx, "b", NULL));
+    dbb_cache_clear(fx->cache);
+    assert_int_equal(tv_refs(held), 1); /* the cache let go; the caller's value stays valid */
+    assert_int_equal(g_atomic_int_get(&live_values), 1);
+    v = get_ok(fx, "a", NULL);
+    assert_int_equal(v->serial, 3);
+    assert_int_equal(fetcher_calls(&fx->fetcher), 3);
+    tv_unref(v);
+    tv_unref(held);
+    /* and a dropped value is not served stale either */
+    dbb_cache_clear(fx->cache);
+    fetcher_set_fail(&fx->fetcher, TRUE);
+    assert_null(dbb_cache_get(fx->cache, "a", fetch_cb, &fx->fetcher, NULL, NULL));
+}
+
+/* A fetch running during a clear may have read the old state: its caller gets it, expired,
+ * and the next call fetches again. */
+static void test_clear_during_fetch(void **state)
+{
+    Fixture *fx = *state;
+    Call c = {fx, "k", NULL, NULL, {0}};
+    GThread *t;
+    TestValue *v;
+
+    tv_unref(get_ok(fx, "k", NULL));
+    clock_set(&fx->clock, TTL);
+    fx->fetcher.hold = TRUE;
+    t = g_thread_new("fetch", call_thread, &c);
+    fetcher_wait_inside(&fx->fetcher, 1);
+    dbb_cache_clear(fx->cache);
+    fetcher_release(&fx->fetcher);
+    g_thread_join(t);
+    fx->fetcher.hold = FALSE;
+    assert_non_null(c.value);
+    assert_int_equal(c.value->serial, 2);
+    assert_int_equal(c.info.expires_at, TTL);
+    v = get_ok(fx, "k", NULL);
+    assert_int_equal(v->serial, 3);
+    tv_unref(v);
+    tv_unref(c.value);
+}
+
 /* Many threads, many keys, time moving: no deadlock, no leak, no error. */
 static gpointer hammer_thread(gpointer data)
 {
@@ -1012,6 +1154,10 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_waiter_deadline, setup, teardown),
         cmocka_unit_test_setup_teardown(test_different_keys_in_parallel, setup, teardown),
         cmocka_unit_test_setup_teardown(test_prune_spares_flights, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_stats, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_stats_joins, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_clear, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_clear_during_fetch, setup, teardown),
         cmocka_unit_test_setup_teardown(test_hammer, setup, teardown),
         cmocka_unit_test_setup_teardown(test_default_clock, setup, teardown),
     };

@@ -392,6 +392,9 @@ static void test_help_text(void **state)
         "max_conns=N",
         "timeout=SECONDS",
         "cafile=PATH",
+        "metrics=PATH",
+        "metrics_interval=SECONDS",
+        "log=syslog|stderr|PATH",
         "uid=N",
         "-f",
         "-d",
@@ -544,6 +547,42 @@ static void test_bad_values(void **state)
     }
     assert_false(LOAD(f, "-o", "endpoint=http://a b", f->mnt));
     expect_error(f, DBB_OPTIONS_ERROR_VALUE, "endpoint=http://a b");
+}
+
+/* metrics=, metrics_interval=, log= (ops): paths made absolute, bad values refused. */
+static void test_metrics_and_log(void **state)
+{
+    Fixture *f = *state;
+    g_autofree char *cwd = g_get_current_dir();
+    g_autofree char *prom = g_build_filename(f->dir, "m.prom", NULL);
+    g_autofree char *log = g_build_filename(f->dir, "d.log", NULL);
+
+    assert_true(LOAD(f, f->mnt));
+    assert_null(f->opts.metrics);
+    assert_true(f->opts.metrics_interval == 15);
+    assert_null(f->opts.log);
+
+    assert_int_equal(chdir(f->dir), 0);
+    assert_true(LOAD(f, "-o", "metrics=m.prom,metrics_interval=0.5,log=d.log", f->mnt));
+    assert_int_equal(chdir(cwd), 0);
+    assert_string_equal(f->opts.metrics, prom);
+    assert_true(f->opts.metrics_interval == 0.5);
+    assert_string_equal(f->opts.log, log);
+    assert_true(LOAD(f, "-o", "log=syslog", f->mnt));
+    assert_string_equal(f->opts.log, "syslog");
+    assert_true(LOAD(f, "-o", "log=stderr", f->mnt));
+    assert_string_equal(f->opts.log, "stderr");
+    /* all ours: nothing of it reaches FUSE */
+    ASSERT_ARGS(f, "dbbackupfs", "-o", "ro,fsname=dbbackupfs,subtype=dbbackupfs");
+
+    assert_false(LOAD(f, "-o", "metrics=/nonexistent-dir/m.prom", f->mnt));
+    expect_error(f, DBB_OPTIONS_ERROR_FILE, "/nonexistent-dir");
+    assert_false(LOAD(f, "-o", "metrics=/tmp", f->mnt));
+    expect_error(f, DBB_OPTIONS_ERROR_VALUE, "metrics=/tmp");
+    assert_false(LOAD(f, "-o", "metrics_interval=0", f->mnt));
+    expect_error(f, DBB_OPTIONS_ERROR_VALUE, "metrics_interval=0");
+    assert_false(LOAD(f, "-o", "log=", f->mnt));
+    expect_error(f, DBB_OPTIONS_ERROR_VALUE, "log=");
 }
 
 static void test_cafile(void **state)
@@ -1061,6 +1100,7 @@ int main(int argc, char **argv)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_defaults, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_metrics_and_log, setup, teardown),
         cmocka_unit_test_setup_teardown(test_every_option, setup, teardown),
         cmocka_unit_test_setup_teardown(test_last_value_wins_and_boundaries, setup, teardown),
         cmocka_unit_test_setup_teardown(test_listing_caps, setup, teardown),
