@@ -53,7 +53,9 @@ def read_all(root):
 def sim_route(service, route):
     """cloudsim's name of the route behind one of our (service, route template) labels."""
     if service == "iam":
-        return "iam.projects"
+        return "iam.tokens" if route.endswith("/tokens") else "iam.projects"
+    if service == "taurusdb" and route == "/v3/{project_id}/backups":
+        return "taurusdb.project_backups"  # beside its per-instance backups
     return service + "." + route.rstrip("/").rsplit("/", 1)[1]
 
 
