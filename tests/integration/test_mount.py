@@ -241,7 +241,9 @@ def test_outage_fails_in_time_and_serves_stale(sim):
             else:
                 raise AssertionError("listing during an outage succeeded")
             elapsed = time.monotonic() - t0
-            assert elapsed <= 3 + 2.5, elapsed
+            # DESIGN: a chain of calls is bounded by its length times timeout; listing a
+            # service directory is two (instances, backups), with 1 s of slack for a loaded host.
+            assert elapsed <= 2 * 3 + 1, elapsed
             assert m.alive()
         finally:
             sim.set_faults(outage=False)
