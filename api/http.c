@@ -25,6 +25,7 @@
 
 #include "dbb-config.h"
 #include "error.h"
+#include "priority.h"
 
 /* Full-jitter backoff: sleep uniform(0, min(CAP, BASE * 2^attempt)).  100 ms doubles to the
  * 5 s cap after six attempts; Huawei's FAQ suggests retrying 429s after 2–5 s. */
@@ -46,6 +47,14 @@
 /* Error codes and request IDs are a few dozen bytes; longer ones from a server are cut. */
 #define MAX_ERROR_CODE_BYTES 128
 
+/* One thread waiting for a slot; slot_release() hands it one directly (`granted`), so a
+ * later arrival of a lower priority cannot take it first. */
+typedef struct {
+    guint64 rank;
+    GCond cond;
+    gboolean granted;
+} SlotWaiter;
+
 struct DbbHttp {
     CURLSH *share;
     GMutex share_locks[CURL_LOCK_DATA_LAST];
@@ -53,8 +62,8 @@ struct DbbHttp {
     GMutex pool_lock; /* idle easy handles, most recently used last */
     GPtrArray *pool;
 
-    GMutex slot_lock; /* counting semaphore of max_conns slots */
-    GCond slot_cond;
+    GMutex slot_lock;    /* max_conns slots, handed to waiters in priority order */
+    GQueue slot_waiters; /* SlotWaiter *, by rank then arrival */
     unsigned slots_free;
     unsigned max_conns;
 
@@ -138,7 +147,7 @@ DbbHttp *dbb_http_new(const DbbHttpConfig *config, GError **error)
         g_mutex_init(&http->share_locks[i]);
     g_mutex_init(&http->pool_lock);
     g_mutex_init(&http->slot_lock);
-    g_cond_init(&http->slot_cond);
+    g_queue_init(&http->slot_waiters);
     g_cond_init(&http->cancel_cond);
     http->pool = g_ptr_array_new_with_free_func((GDestroyNotify)curl_easy_cleanup);
     http->max_conns = config->max_conns ? config->max_conns : DEFAULT_MAX_CONNS;
@@ -180,7 +189,6 @@ void dbb_http_free(DbbHttp *http)
         g_mutex_clear(&http->share_locks[i]);
     g_mutex_clear(&http->pool_lock);
     g_mutex_clear(&http->slot_lock);
-    g_cond_clear(&http->slot_cond);
     g_cond_clear(&http->cancel_cond);
     g_free(http->cafile);
     g_free(http->user_agent);
@@ -191,7 +199,8 @@ void dbb_http_cancel_all(DbbHttp *http)
 {
     g_mutex_lock(&http->slot_lock);
     g_atomic_int_set(&http->cancelled, 1);
-    g_cond_broadcast(&http->slot_cond);
+    for (GList *l = http->slot_waiters.head; l; l = l->next)
+        g_cond_signal(&((SlotWaiter *)l->data)->cond);
     g_cond_broadcast(&http->cancel_cond);
     g_mutex_unlock(&http->slot_lock);
 }
@@ -229,20 +238,44 @@ void dbb_http_response_clear(DbbHttpResponse *response)
 
 /* ---- connection slots and the easy-handle pool ---- */
 
+/* Behind every waiter of the same or a smaller rank (the lock held). */
+static void waiter_enqueue(DbbHttp *http, GList *link)
+{
+    guint64 rank = ((SlotWaiter *)link->data)->rank;
+    GList *after = http->slot_waiters.tail;
+
+    while (after && ((SlotWaiter *)after->data)->rank > rank)
+        after = after->prev;
+    if (after)
+        g_queue_insert_after_link(&http->slot_waiters, after, link);
+    else
+        g_queue_push_head_link(&http->slot_waiters, link);
+}
+
 static gboolean slot_acquire(DbbHttp *http, gint64 deadline)
 {
-    gboolean ok = TRUE;
+    SlotWaiter w = {.rank = dbb_priority_get()};
+    GList link = {.data = &w};
+    gboolean ok;
 
     g_mutex_lock(&http->slot_lock);
-    while (http->slots_free == 0 && ok && !is_cancelled(http))
-        ok = g_cond_wait_until(&http->slot_cond, &http->slot_lock, deadline);
     if (http->slots_free > 0 && !is_cancelled(http)) {
-        http->slots_free--;
-        ok = TRUE;
-    } else {
-        ok = FALSE;
+        http->slots_free--; /* a free slot means nobody is waiting */
+        g_mutex_unlock(&http->slot_lock);
+        return TRUE;
     }
+    g_cond_init(&w.cond);
+    waiter_enqueue(http, &link);
+    ok = TRUE;
+    while (!w.granted && ok && !is_cancelled(http))
+        ok = g_cond_wait_until(&w.cond, &http->slot_lock, deadline);
+    if (!w.granted)
+        g_queue_unlink(&http->slot_waiters, &link);
+    else if (is_cancelled(http))
+        http->slots_free++; /* given back: nothing starts after a cancel */
+    ok = w.granted && !is_cancelled(http);
     g_mutex_unlock(&http->slot_lock);
+    g_cond_clear(&w.cond);
     return ok;
 }
 
@@ -257,9 +290,16 @@ static void backoff_sleep(DbbHttp *http, gint64 until)
 
 static void slot_release(DbbHttp *http)
 {
+    GList *next;
+
     g_mutex_lock(&http->slot_lock);
-    http->slots_free++;
-    g_cond_signal(&http->slot_cond);
+    next = g_queue_pop_head_link(&http->slot_waiters);
+    if (next) { /* the slot passes straight to the first in line */
+        ((SlotWaiter *)next->data)->granted = TRUE;
+        g_cond_signal(&((SlotWaiter *)next->data)->cond);
+    } else {
+        http->slots_free++;
+    }
     g_mutex_unlock(&http->slot_lock);
 }
 

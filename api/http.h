@@ -8,7 +8,8 @@
  *   cafile).  User-Agent "dbbackupfs/<version> (libcurl/<version>)".
  * - At most max_conns requests in flight at once across all threads.  The wait for a free
  *   one counts against the request's deadline, and a failure after a wait of 100 ms or more
- *   says how long it waited.
+ *   says how long it waited.  A freed connection goes to the waiting request of the calling
+ *   thread's smallest rank (priority.h: demand first), equal ranks in arrival order.
  * - dbb_http_get_json() retries a GET on connection errors, timeouts, 5xx, 429 and a body cut
  *   short on the wire, with exponential backoff and full jitter, honouring Retry-After, and
  *   never past the request's deadline.  A 2xx body that is not valid JSON or nests deeper

@@ -26,6 +26,7 @@
 #include "error.h"
 #include "offset_mode.h"
 #include "page.h"
+#include "priority.h"
 
 typedef struct {
     const DbbPaginateSpec *spec;
@@ -158,12 +159,14 @@ typedef struct {
     guint n, next;
     GError *error; /* of the earliest failing page */
     guint error_index;
+    guint64 rank; /* the spawning thread's request priority, which its helpers share */
 } Batch;
 
 static gpointer batch_worker(gpointer data)
 {
     Batch *b = data;
 
+    dbb_priority_set(b->rank);
     for (;;) {
         GError *error = NULL;
         DbbPageSlot *slot;
@@ -195,7 +198,7 @@ static gpointer batch_worker(gpointer data)
 static gboolean fetch_batch(Sweep *sw, const guint64 *starts, guint n, DbbPageSlot **got,
                             GError **error)
 {
-    Batch b = {.sw = sw, .starts = starts, .got = got, .n = n};
+    Batch b = {.sw = sw, .starts = starts, .got = got, .n = n, .rank = dbb_priority_get()};
     g_autoptr(GPtrArray) threads = g_ptr_array_new();
     guint workers = MIN(MAX(sw->spec->max_conns, 1u), n);
 

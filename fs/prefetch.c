@@ -3,6 +3,7 @@
  */
 #include "prefetch.h"
 
+#include "api/priority.h"
 #include "source.h"
 #include "view.h"
 
@@ -18,6 +19,7 @@ typedef struct {
 typedef struct {
     DbbIdentity dir;       /* owned strings */
     gboolean backups_only; /* a service's project-wide backup listing */
+    guint64 rank;          /* its requests' priority: behind demand, earlier jobs first */
 } Job;
 
 struct DbbPrefetch {
@@ -26,6 +28,7 @@ struct DbbPrefetch {
     GThreadPool *pool;
     GMutex lock;
     GHashTable *walks; /* parent directory ino -> Walk * */
+    guint64 queued;    /* jobs made so far (under lock): the next one's rank */
 };
 
 static void job_free(Job *j)
@@ -36,10 +39,14 @@ static void job_free(Job *j)
     g_free(j);
 }
 
-static Job *job_new(const DbbIdentity *dir)
+/* The lock held. */
+static Job *job_new(DbbPrefetch *p, const DbbIdentity *dir)
 {
     Job *j = g_new0(Job, 1);
 
+    /* Jobs are made in the walk's order, so the listing it needs first gets the connections
+     * first instead of all of them finishing late together. */
+    j->rank = ++p->queued;
     j->dir = *dir;
     j->dir.project = dir->project ? dbb_project_copy(dir->project) : NULL;
     j->dir.instance_id = g_strdup(dir->instance_id);
@@ -68,7 +75,7 @@ static void queue(DbbPrefetch *p, const DbbIdentity *dir)
         return;
     }
     if (has_own_listing(dir))
-        g_thread_pool_push(p->pool, job_new(dir), NULL);
+        g_thread_pool_push(p->pool, job_new(p, dir), NULL);
 }
 
 static Walk *walk_of(DbbPrefetch *p, guint64 parent, gconstpointer listing);
@@ -116,6 +123,7 @@ static void run_job(gpointer data, gpointer user_data)
         job_free(j);
         return;
     }
+    dbb_priority_set(j->rank);
     /* Building the view too takes that work off the walk's path. */
     v = j->backups_only ? (gpointer)dbb_source_backups(p->m, j->dir.project, j->dir.service, NULL,
                                                        DBB_SOURCE_FRESH, NULL, &error)
@@ -215,7 +223,10 @@ void dbb_prefetch_backups(DbbPrefetch *p, const DbbIdentity *service_dir)
         return;
     g_mutex_lock(&p->lock);
     if (p->pool) {
-        j = job_new(service_dir);
+        j = job_new(p, service_dir);
+        /* Half of the service directory's listing: as urgent as the job (or the walk's
+         * demand) that needs it, not behind the jobs queued meanwhile. */
+        j->rank = MIN(j->rank, dbb_priority_get());
         j->backups_only = TRUE;
         g_thread_pool_push(p->pool, j, NULL);
     }

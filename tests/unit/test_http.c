@@ -21,6 +21,7 @@
 
 #include "api/error.h"
 #include "api/http.h"
+#include "api/priority.h"
 #include "api/sign.h"
 
 #define AK             "AKTESTHTTP0000000000"
@@ -812,6 +813,9 @@ typedef struct {
     DbbHttp *http;
     unsigned calls;
     gboolean ok;
+    guint64 rank; /* the thread's request priority (priority.h) */
+    gint *served; /* or NULL; shared: how many workers finished before this one */
+    gint order;   /* the value of *served when this one finished */
 } Worker;
 
 static gpointer worker_main(gpointer data)
@@ -821,6 +825,7 @@ static gpointer worker_main(gpointer data)
     DbbHttpRequest req = {.service = "ddm", .base_url = base, .path = "/v3/p/backups"};
 
     w->ok = TRUE;
+    dbb_priority_set(w->rank);
     for (unsigned i = 0; i < w->calls; i++) {
         DbbHttpResponse resp = {0};
         g_autoptr(GError) error = NULL;
@@ -829,6 +834,8 @@ static gpointer worker_main(gpointer data)
             w->ok = FALSE;
         dbb_http_response_clear(&resp);
     }
+    if (w->served)
+        w->order = g_atomic_int_add(w->served, 1);
     return NULL;
 }
 
@@ -921,6 +928,47 @@ static void test_slot_wait_counts_against_deadline(void **state)
     assert_non_null(strstr(msg, "free connection"));
     g_thread_join(t);
     assert_true(holder.ok);
+    dbb_http_free(http);
+}
+
+/* While the only connection is busy, waiting requests get it by priority: demand first, then
+ * the smaller background rank, equal ranks in arrival order. */
+static void test_demand_overtakes_background(void **state)
+{
+    static const Step steps[] = {
+        {200, "{\"ok\":true}", NULL, NULL, ACT_RESPOND, 600},
+        {200, "{\"ok\":true}", NULL, NULL, ACT_RESPOND, 30},
+    };
+    /* Queued in this order while the holder keeps the only slot. */
+    static const guint64 ranks[] = {2, 1, 2, DBB_PRIORITY_DEMAND};
+    /* Finishing order (the holder is 0): one connection, and each request takes 30 ms, so a
+     * worker counts itself before the next one's response comes. */
+    static const gint want[] = {3, 2, 4, 1};
+    DbbHttp *http = new_http(DBB_AUTH_TOKEN, 1);
+    gint served = 0;
+    Worker holder = {.http = http, .calls = 1, .rank = 1, .served = &served};
+    Worker w[G_N_ELEMENTS(ranks)];
+    GThread *t[G_N_ELEMENTS(ranks)], *h;
+
+    script(steps, G_N_ELEMENTS(steps));
+    h = g_thread_new("holder", worker_main, &holder);
+    while (server_requests() == 0)
+        g_usleep(5 * G_TIME_SPAN_MILLISECOND);
+    for (gsize i = 0; i < G_N_ELEMENTS(ranks); i++) {
+        w[i] = (Worker){.http = http, .calls = 1, .rank = ranks[i], .served = &served};
+        t[i] = g_thread_new("ranked", worker_main, &w[i]);
+        g_usleep(60 * G_TIME_SPAN_MILLISECOND); /* queued before the next arrives */
+    }
+    g_thread_join(h);
+    assert_true(holder.ok);
+    assert_int_equal(holder.order, 0);
+    for (gsize i = 0; i < G_N_ELEMENTS(ranks); i++) {
+        g_thread_join(t[i]);
+        assert_true(w[i].ok);
+        assert_int_equal(w[i].order, want[i]);
+    }
+    assert_int_equal(server_requests(), 5);
+    assert_true(srv.peak <= 1);
     dbb_http_free(http);
 }
 
@@ -1172,6 +1220,7 @@ int main(void)
         cmocka_unit_test(test_malformed_is_final),
         cmocka_unit_test(test_cancel_all),
         cmocka_unit_test(test_slot_wait_named_in_error),
+        cmocka_unit_test(test_demand_overtakes_background),
         cmocka_unit_test(test_final_statuses_not_retried),
         cmocka_unit_test(test_error_body_variants),
         cmocka_unit_test(test_errno_mapping),

@@ -16,6 +16,7 @@
 
 #include "api/error.h"
 #include "api/paginate.h"
+#include "api/priority.h"
 
 #define TOTAL_HONEST  (-1)
 #define TOTAL_MISSING (-2)
@@ -51,6 +52,8 @@ struct Fake {
     GCond cond;
     guint calls;
     guint in_flight, peak;
+    guint64 want_rank;     /* every fetch should run with this request priority */
+    guint wrong_rank;      /* fetches that did not */
     guint gate;            /* hold pages until this many were in flight at once (0: off) */
     gboolean reverse_done; /* pages after the first complete in descending order */
     guint last_index, done_after_first;
@@ -214,6 +217,8 @@ static gboolean fake_fetch(gpointer data, guint64 offset, guint limit, DbbPage *
 
     g_mutex_lock(&f->lock);
     call = ++f->calls;
+    if (dbb_priority_get() != f->want_rank)
+        f->wrong_rank++;
     g_array_append_val(f->offsets, offset);
     f->in_flight++;
     f->peak = MAX(f->peak, f->in_flight);
@@ -997,6 +1002,27 @@ static void test_budget_matrix(void **state)
                 }
 }
 
+/* The page workers a listing spawns make their requests with the listing's priority, so
+ * read-ahead stays behind demand and a demand listing's pages do not queue behind it. */
+static void test_page_workers_inherit_priority(void **state)
+{
+    Fake *f = fake_new(1000, 100);
+    g_autoptr(GError) error = NULL;
+    g_autoptr(GPtrArray) items = NULL;
+
+    f->want_rank = 7;
+    f->latency_us = 5000; /* long enough for the workers to overlap */
+    dbb_priority_set(7);
+    items = run(f, 100, 8, FALSE, &error);
+    dbb_priority_set(DBB_PRIORITY_DEMAND);
+    assert_null(error);
+    assert_complete(items, 1000);
+    assert_true(f->peak > 1); /* pages really were fetched by other threads */
+    assert_int_equal(f->wrong_rank, 0);
+    assert_int_equal(f->calls, 10);
+    fake_free(f);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1026,6 +1052,7 @@ int main(void)
         cmocka_unit_test(test_budget_bytes_cap),
         cmocka_unit_test(test_budget_deadline),
         cmocka_unit_test(test_budget_matrix),
+        cmocka_unit_test(test_page_workers_inherit_priority),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
