@@ -14,7 +14,7 @@ the root's user.dbbackupfs.opstats attribute), the API calls against the minimal
 daemon RSS per backup, and RSS over `--generations` ttl generations of `ls` over every
 instance directory.  It asserts nothing (timing belongs here, not in tests).
 
-Defaults: 2 projects x 3 services x 5 instances x 1,000 backups = 30,000 backups (instance
+Defaults: 1 project x 6 services x 5 instances x 1,000 backups = 30,000 backups (instance
 directories of ~1,000 entries), 20 ms latency per API request, max_conns=8.
 Environment: DBBACKUPFS and CLOUDSIM (defaults: build/fs/dbbackupfs,
 build/tests/cloudsim/cloudsim).
@@ -151,7 +151,7 @@ def generations(sim, a):
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("--projects", type=int, default=2)
+    ap.add_argument("--projects", type=int, default=1)
     ap.add_argument("--instances", type=int, default=5)
     ap.add_argument("--backups", type=int, default=1000)
     ap.add_argument("--latency-ms", type=int, default=20)
@@ -219,7 +219,7 @@ def main():
     nback = nfiles
     fuse_per_file = sum(v for k, v in per_file.items()
                         if k not in ("opendir", "releasedir", "statfs", "getxattr", "forget"))
-    print(f"fleet: {a.projects} projects x 3 services x {a.instances} instances x {a.backups} backups "
+    print(f"fleet: {a.projects} projects x 6 services x {a.instances} instances x {a.backups} backups "
           f"(+ extras): {nfiles} files, {int(nbytes)} bytes; latency {a.latency_ms} ms/request; "
           f"max_conns {a.max_conns}")
     print(f"{'':44s} {'mount':>10s} {'baseline':>10s} {'ratio':>7s}  target")
