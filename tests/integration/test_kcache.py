@@ -15,13 +15,13 @@ import subprocess
 import sys
 import tempfile
 import time
-import traceback
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from cloudsim import CloudSim  # noqa: E402
 from expected import expected_tree, fleet_exact  # noqa: E402
-from mount import Mount, MountError, fuse_available, in_mount_table  # noqa: E402
+from mount import Mount, MountError, in_mount_table  # noqa: E402
+from runner import run_tests  # noqa: E402
 
 BINARY = os.environ.get("DBBACKUPFS", "dbbackupfs")
 SIM_ARGS = ["--seed", "11", "--projects", "2", "--instances", "3", "--backups", "5"]
@@ -378,33 +378,5 @@ def test_memory_flat_over_generations():
 TESTS = [v for k, v in list(globals().items()) if k.startswith("test_")]
 
 
-def main():
-    if not fuse_available():
-        print("FUSE is not available (/dev/fuse): skipping")
-        return 77
-    only = set(filter(None, os.environ.get("DBB_ONLY", "").split(",")))
-    passed = failed = 0
-    with CloudSim(SIM_ARGS) as sim:
-        for t in TESTS:
-            if only and t.__name__ not in only and t.__name__[5:] not in only:
-                continue
-            t0 = time.monotonic()
-            try:
-                t(sim) if t.__code__.co_argcount else t()
-                passed += 1
-                print(f"ok   {t.__name__} ({time.monotonic() - t0:.1f} s)", flush=True)
-            except Exception:
-                failed += 1
-                print(f"FAIL {t.__name__} ({time.monotonic() - t0:.1f} s)", flush=True)
-                traceback.print_exc()
-            finally:
-                try:
-                    sim.reset_counts()
-                except Exception:
-                    pass
-    print(f"{passed} passed, {failed} failed")
-    return 0 if failed == 0 else 1
-
-
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run_tests(TESTS, SIM_ARGS))

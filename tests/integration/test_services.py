@@ -14,13 +14,13 @@ import json
 import os
 import sys
 import time
-import traceback
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from cloudsim import CloudSim  # noqa: E402
 from expected import SERVICES, fleet_exact, minimal_calls  # noqa: E402
-from mount import Mount, MountError, fuse_available  # noqa: E402
+from mount import Mount, MountError  # noqa: E402
+from runner import run_tests  # noqa: E402
 from test_mount import api_counts, compare_tree, sh  # noqa: E402
 
 BINARY = os.environ.get("DBBACKUPFS", "dbbackupfs")
@@ -250,30 +250,5 @@ TESTS = [
 ]
 
 
-def main():
-    if not fuse_available():
-        print("FUSE is not available (/dev/fuse): skipping")
-        return 77
-    only = set(filter(None, os.environ.get("DBB_ONLY", "").split(",")))
-    passed = failed = 0
-    with CloudSim(SIM_ARGS) as sim:
-        for t in TESTS:
-            if only and t.__name__ not in only and t.__name__[5:] not in only:
-                continue
-            t0 = time.monotonic()
-            try:
-                t(sim)
-                passed += 1
-                print(f"ok   {t.__name__} ({time.monotonic() - t0:.1f} s)", flush=True)
-            except Exception:
-                failed += 1
-                print(f"FAIL {t.__name__} ({time.monotonic() - t0:.1f} s)", flush=True)
-                traceback.print_exc()
-            finally:
-                sim.reset_counts()
-    print(f"{passed} passed, {failed} failed")
-    return 0 if failed == 0 else 1
-
-
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run_tests(TESTS, SIM_ARGS))
