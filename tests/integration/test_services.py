@@ -17,7 +17,6 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from cloudsim import CloudSim  # noqa: E402
 from expected import SERVICES, fleet_exact, minimal_calls  # noqa: E402
 from mount import Mount, MountError  # noqa: E402
 from runner import run_tests  # noqa: E402
